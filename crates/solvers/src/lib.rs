@@ -1,0 +1,4 @@
+//! PDE solvers that generate lno's training data, in pure Rust and f64.
+//!
+//! No benchmark data can be downloaded, so lno makes its own: every generator here is validated
+//! against analytic solutions in its tests. The crate never depends on libtorch.
