@@ -2,3 +2,9 @@
 //!
 //! No benchmark data can be downloaded, so lno makes its own: every generator here is validated
 //! against analytic solutions in its tests. The crate never depends on libtorch.
+
+pub mod dataset;
+pub mod error;
+
+pub use dataset::{Field, Sample, SampleGenerator};
+pub use error::{Result, SolverError};
