@@ -7,5 +7,6 @@
 //! The crate never depends on libtorch: tensors are built from its output in `lno-layers`.
 
 pub mod error;
+pub mod irregular;
 
 pub use error::{QuadratureError, Result};
