@@ -8,5 +8,6 @@
 
 pub mod error;
 pub mod irregular;
+pub mod sphere_points;
 
 pub use error::{QuadratureError, Result};
