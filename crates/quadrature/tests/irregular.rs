@@ -335,9 +335,32 @@ fn invalid_point_clouds_are_rejected_naming_the_parameter() {
     assert_eq!(param(d.lumped_weights(&interior).unwrap_err()), "points");
     let w = d.voronoi_weights(&interior).unwrap();
     assert!((w.iter().sum::<f64>() - d.area()).abs() < 1e-13); // two cells, roundoff only
+    assert_eq!(param(d.voronoi_weights(&[]).unwrap_err()), "points");
     assert_eq!(param(d.poisson_disk(0.0, |_| 0.1, 0).unwrap_err()), "h_min");
     assert_eq!(param(d.poisson_disk(1e-7, |_| 0.1, 0).unwrap_err()), "h_min");
     assert_eq!(param(d.poisson_disk(0.1, |_| 0.05, 0).unwrap_err()), "spacing");
     assert_eq!(param(d.poisson_disk(0.1, |_| f64::NAN, 0).unwrap_err()), "spacing");
     assert_eq!(param(RadialSpacing::new([0.0, 0.0], 0.1, 0.2, 0.1, 1.0).unwrap_err()), "h_far");
+}
+
+#[test]
+fn voronoi_weights_of_collinear_and_single_points_still_sum_to_area() {
+    let d = Domain::rectangle(0.0, 2.0, 0.0, 1.0).unwrap();
+    for pts in [vec![[1.0, 0.5]], vec![[0.5, 0.5], [1.0, 0.5], [1.5, 0.5]]] {
+        let w = d.voronoi_weights(&pts).unwrap();
+        assert!((w.iter().sum::<f64>() - 2.0).abs() < 1e-14, "{w:?}"); // roundoff only
+    }
+    // Three points on a horizontal line: vertical strips of widths 0.75, 0.5, 0.75.
+    let w = d.voronoi_weights(&[[0.5, 0.5], [1.0, 0.5], [1.5, 0.5]]).unwrap();
+    for (got, want) in w.iter().zip([0.75, 0.5, 0.75]) {
+        assert!((got - want).abs() < 1e-14, "{w:?}"); // roundoff only
+    }
+}
+
+#[test]
+fn huge_spacing_gives_a_boundary_only_cloud_without_overflow() {
+    let d = Domain::rectangle(0.0, 1.0, 0.0, 1.0).unwrap();
+    let cloud = d.poisson_disk(0.1, |_| f64::MAX, 0).unwrap();
+    assert_eq!(cloud.n_boundary, 4);
+    assert_eq!(cloud.points.len(), 4);
 }

@@ -344,15 +344,19 @@ impl Domain {
     }
 
     /// Clipped Voronoi weights: the area of `cell(i) ∩ Ω`, where `cell(i)` is the Voronoi cell of
-    /// `points[i]` among all points. Errors name `points` (outside, non-finite, coinciding).
+    /// `points[i]` among all points. Errors name `points` (empty, outside, non-finite, coinciding).
     pub fn voronoi_weights(&self, points: &[[f64; 2]]) -> Result<Vec<f64>> {
+        if points.is_empty() {
+            return Err(QuadratureError::invalid("points", "at least one point", 0));
+        }
         self.classify(points)?;
         let nodes: Vec<Node> = points
             .iter()
             .enumerate()
             .map(|(idx, p)| Node { pos: Point2::new(p[0], p[1]), idx })
             .collect();
-        let dt = DelaunayTriangulation::<Node>::bulk_load(nodes).map_err(spade_error)?;
+        let dt = DelaunayTriangulation::<Node>::bulk_load(nodes)
+            .map_err(|e| spade_error("points", e))?;
         // Any superset of Ω works as the starting cell: the domain pieces do the final clip.
         let pad = self.tol;
         let b = [self.bbox[0] - pad, self.bbox[1] - pad, self.bbox[2] + pad, self.bbox[3] + pad];
@@ -605,9 +609,9 @@ fn duplicate(points: &[P2], i: usize, j: usize) -> QuadratureError {
     )
 }
 
-fn spade_error(e: spade::InsertionError) -> QuadratureError {
+fn spade_error(name: &'static str, e: spade::InsertionError) -> QuadratureError {
     QuadratureError::invalid(
-        "points",
+        name,
         "coordinates spade can triangulate (0 or magnitude in [1.8e-43, 3.2e60])",
         format!("{e:?}"),
     )
@@ -641,7 +645,7 @@ fn triangulate_constrained(
     let cdt = ConstrainedDelaunayTriangulation::<Node>::try_bulk_load_cdt(verts, edges, |e| {
         conflict.get_or_insert(e);
     })
-    .map_err(spade_error)?;
+    .map_err(|e| spade_error(name, e))?;
     if let Some(e) = conflict {
         return Err(QuadratureError::invalid(
             name,

@@ -236,8 +236,8 @@ impl Grid {
     fn any_within(&self, q: P2, r: f64, hit: impl Fn(usize) -> bool) -> bool {
         let (i, j) = self.index(q);
         let reach = (r / self.cell).ceil() as usize;
-        let (i0, i1) = (i.saturating_sub(reach), (i + reach).min(self.nx - 1));
-        let (j0, j1) = (j.saturating_sub(reach), (j + reach).min(self.ny - 1));
+        let (i0, i1) = (i.saturating_sub(reach), i.saturating_add(reach).min(self.nx - 1));
+        let (j0, j1) = (j.saturating_sub(reach), j.saturating_add(reach).min(self.ny - 1));
         for jj in j0..=j1 {
             for ii in i0..=i1 {
                 if self.cells[jj * self.nx + ii].iter().any(|&s| hit(s)) {
