@@ -16,9 +16,13 @@
 pub mod basis;
 pub mod csr;
 pub mod error;
+pub mod planar;
 pub mod sphere;
+pub mod stencil;
 
 pub use basis::{Basis, BasisKind, FilterBasis};
 pub use csr::{CsrParts, KernelTensor, Layout, Normalization};
 pub use error::{KernelError, Result};
+pub use planar::{DiscoPlanarSpec, PlanarDirection, PlanarDomain};
 pub use sphere::{DiscoS2Spec, S2Direction, SphereGridSpec};
+pub use stencil::{Stencil, StencilSpec};
