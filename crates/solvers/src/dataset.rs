@@ -34,3 +34,16 @@ pub trait SampleGenerator: Sync {
     /// the same sample, on any thread count.
     fn generate(&self, seed: u64, index: u64) -> Result<Sample>;
 }
+
+/// The random-number generator for sample `index` of a data set with seed `seed`.
+///
+/// Every generator draws its randomness from this stream only, so sample `index` depends on
+/// `(seed, index)` and on nothing else: not on the thread count, not on which samples were
+/// generated before it. ChaCha8 with the seed as key and the index as stream gives 2^64
+/// independent, non-overlapping streams per seed.
+pub fn sample_rng(seed: u64, index: u64) -> rand_chacha::ChaCha8Rng {
+    use rand::SeedableRng;
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    rng.set_stream(index);
+    rng
+}

@@ -3,8 +3,11 @@
 //! No benchmark data can be downloaded, so lno makes its own: every generator here is validated
 //! against analytic solutions in its tests. The crate never depends on libtorch.
 
+pub mod darcy;
 pub mod dataset;
 pub mod error;
+pub mod grf;
+pub mod navier_stokes;
 
-pub use dataset::{Field, Sample, SampleGenerator};
+pub use dataset::{Field, Sample, SampleGenerator, sample_rng};
 pub use error::{Result, SolverError};
