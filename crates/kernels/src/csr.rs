@@ -138,6 +138,11 @@ impl KernelTensor {
         self.matrix.transpose_view().to_csr()
     }
 
+    /// Wraps a validated matrix (the on-disk cache).
+    pub(crate) fn from_parts(matrix: CsMat<f64>, n_basis: usize, layout: Layout) -> Self {
+        Self { matrix, n_basis, layout }
+    }
+
     /// Row-major dense copy (tests and small problems only).
     pub fn to_dense(&self) -> Vec<f64> {
         let cols = self.matrix.cols();

@@ -14,6 +14,7 @@
 //! `docs/kernels.md`.
 
 pub mod basis;
+pub mod cache;
 pub mod csr;
 pub mod error;
 pub mod planar;
@@ -21,6 +22,7 @@ pub mod sphere;
 pub mod stencil;
 
 pub use basis::{Basis, BasisKind, FilterBasis};
+pub use cache::{KernelCache, KernelSpec};
 pub use csr::{CsrParts, KernelTensor, Layout, Normalization};
 pub use error::{KernelError, Result};
 pub use planar::{DiscoPlanarSpec, PlanarDirection, PlanarDomain};

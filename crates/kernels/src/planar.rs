@@ -165,6 +165,31 @@ impl DiscoPlanarSpec {
         &self.basis
     }
 
+    /// The cutoff radius.
+    pub fn cutoff(&self) -> f64 {
+        self.cutoff
+    }
+
+    /// The normalisation mode.
+    pub fn normalization(&self) -> Normalization {
+        self.normalization
+    }
+
+    /// The direction.
+    pub fn direction(&self) -> PlanarDirection {
+        self.direction
+    }
+
+    /// The domain.
+    pub fn domain(&self) -> PlanarDomain {
+        self.domain
+    }
+
+    /// `(points_in, weights_in, points_out)`.
+    pub fn points(&self) -> (&[[f64; 2]], &[f64], &[[f64; 2]]) {
+        (&self.points_in, &self.weights_in, &self.points_out)
+    }
+
     /// Offset `d = x_in − x_out` (transpose: reversed), wrapped to the minimal image on a torus.
     fn offset(&self, out: [f64; 2], inp: [f64; 2]) -> [f64; 2] {
         let mut d = match self.direction {

@@ -188,6 +188,26 @@ impl DiscoS2Spec {
         self.direction
     }
 
+    /// The normalisation mode.
+    pub fn normalization(&self) -> Normalization {
+        self.normalization
+    }
+
+    /// The nominal cutoff (before the `θ_eps` widening).
+    pub fn theta_cutoff(&self) -> f64 {
+        self.theta_cutoff
+    }
+
+    /// The relative support widening.
+    pub fn theta_eps(&self) -> f64 {
+        self.theta_eps
+    }
+
+    /// `(grid_in, grid_out)`.
+    pub fn grids(&self) -> (&SphereGridSpec, &SphereGridSpec) {
+        (&self.grid_in, &self.grid_out)
+    }
+
     /// (row grid, column grid): the grid whose latitudes index the rows and the one whose
     /// points index the columns.
     fn row_col_grids(&self) -> (&SphereGridSpec, &SphereGridSpec) {
