@@ -80,10 +80,11 @@ fn observed_order(h: &[f64], e: &[f64]) -> f64 {
     sxy / sxx
 }
 
-fn param(err: QuadratureError) -> &'static str {
-    match err {
-        QuadratureError::InvalidParameter { name, .. } => name,
-    }
+/// The parameter an error names: the text between the first pair of backticks of its message
+/// (read from the message so that new error variants need no change here).
+fn param(err: QuadratureError) -> String {
+    let msg = err.to_string();
+    msg.split('`').nth(1).unwrap_or_default().to_string()
 }
 
 #[test]
