@@ -1,1 +1,62 @@
-fn main(){}
+//! Developer tasks for the lno workspace, run as `cargo xtask <task>`.
+//!
+//! See <https://github.com/matklad/cargo-xtask/>. This crate has no libtorch dependency: it is
+//! what installs libtorch, so it must build on a machine that has none.
+
+mod doctor;
+mod setup;
+mod test;
+
+use clap::{Parser, Subcommand};
+
+/// Developer tasks for the lno workspace.
+#[derive(Debug, Parser)]
+#[command(name = "cargo xtask", bin_name = "cargo xtask")]
+struct Cli {
+    #[command(subcommand)]
+    task: Task,
+}
+
+#[derive(Debug, Subcommand)]
+enum Task {
+    /// Install libtorch (PyTorch 2.11.0 from PyPI) into the per-user cache when missing, and
+    /// link it into this workspace as `.libtorch`.
+    Setup(setup::SetupArgs),
+    /// Run setup when needed, then `cargo fmt --check`, clippy with `-D warnings`, and the
+    /// whole test suite.
+    Test(test::TestArgs),
+    /// Print versions, the libtorch location, CUDA visibility and thread counts.
+    Doctor,
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.task {
+        Task::Setup(args) => setup::run(&args).map(|_| ()),
+        Task::Test(args) => test::run(&args),
+        Task::Doctor => doctor::run(),
+    }
+}
+
+/// The workspace root (the folder holding the top-level `Cargo.toml`).
+pub fn workspace_root() -> std::path::PathBuf {
+    // xtask lives one level below the root; this holds in every clone.
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask has a parent folder")
+        .to_path_buf()
+}
+
+/// The cargo executable that launched us (falls back to `cargo` on PATH).
+pub fn cargo() -> std::process::Command {
+    std::process::Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+}
+
+/// Runs a command, echoing it first, and fails with its exit status.
+pub fn run_checked(cmd: &mut std::process::Command) -> anyhow::Result<()> {
+    let shown = format!("{cmd:?}").replace('"', "");
+    eprintln!("$ {shown}");
+    let status = cmd.status().map_err(|e| anyhow::anyhow!("could not start `{shown}`: {e}"))?;
+    anyhow::ensure!(status.success(), "`{shown}` failed with {status}");
+    Ok(())
+}
