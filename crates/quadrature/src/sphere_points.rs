@@ -214,7 +214,7 @@ fn triangulate(pts: &[P3]) -> Result<Vec<[usize; 3]>> {
     for &(_, pole) in scored.iter().take(POLE_TRIES) {
         let mut tris = hemisphere_triangles(pts, pole, true)?;
         tris.extend(hemisphere_triangles(pts, pole, false)?);
-        if is_closed_sphere(&tris, pts.len()) {
+        if is_closed_sphere(&tris, pts.len()) && covers_sphere_once(&tris, pts) {
             return Ok(tris);
         }
     }
@@ -278,4 +278,13 @@ fn is_closed_sphere(tris: &[[usize; 3]], n: usize) -> bool {
         }
     }
     edges.iter().all(|(&(a, b), &count)| count == 1 && edges.get(&(b, a)) == Some(&1))
+}
+
+/// Whether the triangles' signed areas add up to 4π, i.e. the closed surface wraps the sphere
+/// exactly once (for points inside a hemisphere it would not).
+fn covers_sphere_once(tris: &[[usize; 3]], pts: &[P3]) -> bool {
+    let total: f64 = tris.iter().map(|t| signed_area(pts[t[0]], pts[t[1]], pts[t[2]])).sum();
+    // A closed oriented surface covers the sphere a whole number of times, so a wrong one is off
+    // by a multiple of 4π; the bound only needs to exceed the sum's roundoff.
+    (total - 4.0 * PI).abs() < 1e-6
 }

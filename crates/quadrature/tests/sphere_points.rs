@@ -210,6 +210,7 @@ fn invalid_points_are_rejected_naming_the_parameter() {
         [good.clone(), vec![good[4]]].concat(),
         // All in the northern hemisphere: no closed triangulation.
         fibonacci_points(40).unwrap()[..15].to_vec(),
+        random_points(400, 2).unwrap().into_iter().filter(|p| p[2] > 0.05).collect(),
     ];
     for (k, pts) in cases.iter().enumerate() {
         assert_eq!(param(voronoi_weights(pts).unwrap_err()), "points", "case {k}");
