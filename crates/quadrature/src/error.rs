@@ -30,4 +30,13 @@ impl QuadratureError {
     ) -> Self {
         Self::InvalidParameter { name, expected: expected.into(), got: got.to_string() }
     }
+
+    /// The name of the offending parameter, for errors that concern one parameter.
+    pub fn parameter(&self) -> Option<&'static str> {
+        #[allow(unreachable_patterns)] // other variants may be added; they name no parameter
+        match self {
+            Self::InvalidParameter { name, .. } => Some(name),
+            _ => None,
+        }
+    }
 }

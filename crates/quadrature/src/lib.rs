@@ -6,8 +6,21 @@
 //!
 //! The crate never depends on libtorch: tensors are built from its output in `lno-layers`.
 
+pub mod clenshaw_curtis;
 pub mod error;
-pub mod irregular;
-pub mod sphere_points;
+pub mod gauss_legendre;
+pub mod lobatto;
+pub mod rule;
+pub mod sphere;
+pub mod tensor;
+pub mod trapezoid;
 
+pub use clenshaw_curtis::clenshaw_curtis;
 pub use error::{QuadratureError, Result};
+pub use gauss_legendre::gauss_legendre;
+pub use lobatto::gauss_lobatto;
+pub use rule::Rule;
+pub use sphere::{SphereGrid, SphereGridKind};
+pub use tensor::{Axis, AxisRule, TensorGrid, TensorGrid2, TensorGrid3};
+pub use trapezoid::trapezoid;
+
