@@ -14,6 +14,8 @@ pub mod rule;
 pub mod sphere;
 pub mod tensor;
 pub mod trapezoid;
+pub mod irregular;
+pub mod sphere_points;
 
 pub use clenshaw_curtis::clenshaw_curtis;
 pub use error::{QuadratureError, Result};
