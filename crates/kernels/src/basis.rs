@@ -53,7 +53,9 @@ impl Basis {
     /// `[n_x, n_y]`; Zernike `[n_max]`.
     pub fn new(kind: BasisKind, kernel_shape: &[usize]) -> Result<Self> {
         match (kind, kernel_shape) {
-            (BasisKind::PiecewiseLinear, [nr]) => Ok(Self::PiecewiseLinear(PiecewiseLinear::new(*nr, 1)?)),
+            (BasisKind::PiecewiseLinear, [nr]) => {
+                Ok(Self::PiecewiseLinear(PiecewiseLinear::new(*nr, 1)?))
+            }
             (BasisKind::PiecewiseLinear, [nr, nphi]) => {
                 Ok(Self::PiecewiseLinear(PiecewiseLinear::new(*nr, *nphi)?))
             }
@@ -329,7 +331,11 @@ impl FilterBasis for Zernike {
         for k in 0..self.n_basis() {
             let (n, m) = Self::orders(k);
             let radial = Self::radial(n, m.unsigned_abs() as usize, rho);
-            let v = if m < 0 { radial * (m as f64 * phi).sin() } else { radial * (m as f64 * phi).cos() };
+            let v = if m < 0 {
+                radial * (m as f64 * phi).sin()
+            } else {
+                radial * (m as f64 * phi).cos()
+            };
             if v != 0.0 {
                 out.push((k, v));
             }
@@ -357,7 +363,15 @@ mod tests {
 
     #[test]
     fn piecewise_linear_counts_match_torch_harmonics() {
-        for (shape, k) in [([3, 4], 5), ([2, 4], 4), ([3, 3], 4), ([4, 3], 6), ([3, 1], 2), ([5, 1], 3), ([2, 2], 2)] {
+        for (shape, k) in [
+            ([3, 4], 5),
+            ([2, 4], 4),
+            ([3, 3], 4),
+            ([4, 3], 6),
+            ([3, 1], 2),
+            ([5, 1], 3),
+            ([2, 2], 2),
+        ] {
             assert_eq!(PiecewiseLinear::new(shape[0], shape[1]).unwrap().n_basis(), k, "{shape:?}");
         }
         assert_eq!(Zernike::new(3).unwrap().n_basis(), 6);
@@ -425,7 +439,10 @@ mod tests {
             // Closed forms: R_2^0 = 2ρ² − 1, R_3^1 = 3ρ³ − 2ρ, R_4^0 = 6ρ⁴ − 6ρ² + 1; f64 round-off.
             assert!((Zernike::radial(2, 0, rho) - (2.0 * rho * rho - 1.0)).abs() < 1e-14);
             assert!((Zernike::radial(3, 1, rho) - (3.0 * rho.powi(3) - 2.0 * rho)).abs() < 1e-14);
-            assert!((Zernike::radial(4, 0, rho) - (6.0 * rho.powi(4) - 6.0 * rho * rho + 1.0)).abs() < 1e-14);
+            assert!(
+                (Zernike::radial(4, 0, rho) - (6.0 * rho.powi(4) - 6.0 * rho * rho + 1.0)).abs()
+                    < 1e-14
+            );
         }
         assert_eq!(Zernike::orders(0), (0, 0));
         assert_eq!(Zernike::orders(1), (1, -1));

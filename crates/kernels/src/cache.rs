@@ -198,7 +198,9 @@ fn write_tensor(path: &Path, key: &[u8], t: &KernelTensor) -> Result<()> {
 
 fn read_tensor(path: &Path, key: &[u8]) -> Result<KernelTensor> {
     let mut buf = Vec::new();
-    fs::File::open(path).and_then(|mut f| f.read_to_end(&mut buf)).map_err(|e| cache_err(path, e))?;
+    fs::File::open(path)
+        .and_then(|mut f| f.read_to_end(&mut buf))
+        .map_err(|e| cache_err(path, e))?;
     let bad = || cache_err(path, "truncated or corrupt file");
     let mut pos = 0usize;
     let mut take = |n: usize| -> Result<&[u8]> {
@@ -217,14 +219,19 @@ fn read_tensor(path: &Path, key: &[u8]) -> Result<KernelTensor> {
     if take(key_len)? != key {
         return Err(cache_err(path, "key mismatch (hash collision)"));
     }
-    let layout: Layout = serde_json::from_slice(take(layout_len)?).map_err(|e| cache_err(path, e))?;
+    let layout: Layout =
+        serde_json::from_slice(take(layout_len)?).map_err(|e| cache_err(path, e))?;
     let mut words = |n: usize| -> Result<Vec<u64>> {
         let raw = take(8 * n)?;
-        Ok(raw.chunks_exact(8).map(|c| u64::from_le_bytes(c.try_into().unwrap_or([0; 8]))).collect())
+        Ok(raw
+            .chunks_exact(8)
+            .map(|c| u64::from_le_bytes(c.try_into().unwrap_or([0; 8])))
+            .collect())
     };
     let indptr: Vec<usize> = words(rows + 1)?.into_iter().map(|v| v as usize).collect();
     let indices: Vec<usize> = words(nnz)?.into_iter().map(|v| v as usize).collect();
     let data: Vec<f64> = words(nnz)?.into_iter().map(f64::from_bits).collect();
-    let matrix = CsMat::try_new((rows, cols), indptr, indices, data).map_err(|(_, _, _, e)| cache_err(path, e))?;
+    let matrix = CsMat::try_new((rows, cols), indptr, indices, data)
+        .map_err(|(_, _, _, e)| cache_err(path, e))?;
     Ok(KernelTensor::from_parts(matrix, n_basis, layout))
 }

@@ -154,7 +154,6 @@ impl KernelTensor {
         }
         out
     }
-
 }
 
 /// CSR arrays under construction (basis-major rows).

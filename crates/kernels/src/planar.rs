@@ -90,7 +90,11 @@ impl DiscoPlanarSpec {
             return Err(KernelError::invalid("points_out", "at least one point", 0));
         }
         if points_in.len() >= u32::MAX as usize {
-            return Err(KernelError::invalid("points_in", "fewer than 2^32 points", points_in.len()));
+            return Err(KernelError::invalid(
+                "points_in",
+                "fewer than 2^32 points",
+                points_in.len(),
+            ));
         }
         if weights_in.len() != points_in.len() {
             return Err(KernelError::invalid(
@@ -219,8 +223,9 @@ impl DiscoPlanarSpec {
             }
         };
         let tree_points: Vec<[f64; 2]> = self.points_in.iter().map(|&p| wrap(p)).collect();
-        let tree = ImmutableKdTree::<f64, 2>::new_from_slice(&tree_points)
-            .map_err(|e| KernelError::invalid("points_in", "points a k-d tree accepts", format!("{e:?}")))?;
+        let tree = ImmutableKdTree::<f64, 2>::new_from_slice(&tree_points).map_err(|e| {
+            KernelError::invalid("points_in", "points a k-d tree accepts", format!("{e:?}"))
+        })?;
         // A hair wider than the cutoff: candidates are tested exactly by the basis.
         let search = self.cutoff * (1.0 + 1e-9);
         let r2 = search * search;
@@ -243,7 +248,9 @@ impl DiscoPlanarSpec {
                             .within::<SquaredEuclidean<f64>>(r2)
                             .unsorted()
                             .execute(),
-                        None => tree.query(&q).within::<SquaredEuclidean<f64>>(r2).unsorted().execute(),
+                        None => {
+                            tree.query(&q).within::<SquaredEuclidean<f64>>(r2).unsorted().execute()
+                        }
                     };
                     neigh.extend(found.iter().map(|n| n.item));
                     neigh.sort_unstable();
@@ -268,14 +275,22 @@ impl DiscoPlanarSpec {
         if let Some(i) = blocks.iter().position(|b| b.first().is_some_and(|e| e.0 == u32::MAX)) {
             return Err(KernelError::invalid(
                 "cutoff",
-                format!("large enough that output point {i} {:?} has input points within it", self.points_out[i]),
+                format!(
+                    "large enough that output point {i} {:?} has input points within it",
+                    self.points_out[i]
+                ),
                 self.cutoff,
             ));
         }
         let n_basis = self.basis.n_basis();
         let mut raw = csr::assemble(&blocks, n_basis, self.points_in.len());
         drop(blocks);
-        csr::normalize(&mut raw, &PlanarInfo { weights: &self.weights_in, n_out: self.points_out.len() }, self.normalization, 1.0);
+        csr::normalize(
+            &mut raw,
+            &PlanarInfo { weights: &self.weights_in, n_out: self.points_out.len() },
+            self.normalization,
+            1.0,
+        );
         raw.finish(Layout::Planar { n_out: self.points_out.len(), n_in: self.points_in.len() })
     }
 }

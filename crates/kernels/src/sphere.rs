@@ -48,7 +48,11 @@ impl SphereGridSpec {
             return Err(KernelError::invalid("colatitudes", "values in [0, π]", t));
         }
         if let Some(w) = colatitudes.windows(2).find(|w| w[1] <= w[0]) {
-            return Err(KernelError::invalid("colatitudes", "strictly ascending values", format!("{} then {}", w[0], w[1])));
+            return Err(KernelError::invalid(
+                "colatitudes",
+                "strictly ascending values",
+                format!("{} then {}", w[0], w[1]),
+            ));
         }
         if let Some(w) = weights.iter().find(|w| !w.is_finite()) {
             return Err(KernelError::invalid("weights", "finite values", w));
@@ -80,7 +84,11 @@ impl SphereGridSpec {
     /// equiangular latitude spacing, `π/(n_lat − 1)` (needs `n_lat ≥ 2`).
     pub fn default_theta_cutoff(&self) -> Result<f64> {
         if self.n_lat() < 2 {
-            return Err(KernelError::invalid("n_lat", "at least 2 for the default cutoff", self.n_lat()));
+            return Err(KernelError::invalid(
+                "n_lat",
+                "at least 2 for the default cutoff",
+                self.n_lat(),
+            ));
         }
         Ok(PI / (self.n_lat() as f64 - 1.0))
     }
@@ -140,7 +148,11 @@ impl DiscoS2Spec {
     ) -> Result<Self> {
         check_positive("theta_cutoff", theta_cutoff)?;
         if theta_cutoff > PI {
-            return Err(KernelError::invalid("theta_cutoff", "at most π (the sphere's diameter)", theta_cutoff));
+            return Err(KernelError::invalid(
+                "theta_cutoff",
+                "at most π (the sphere's diameter)",
+                theta_cutoff,
+            ));
         }
         let (fine, coarse, name) = match direction {
             S2Direction::Forward => (grid_in.n_lon, grid_out.n_lon, "grid_out.n_lon"),
@@ -153,7 +165,15 @@ impl DiscoS2Spec {
                 coarse,
             ));
         }
-        Ok(Self { grid_in, grid_out, basis, theta_cutoff, theta_eps: 1e-3, normalization: Normalization::MeanAbs, direction })
+        Ok(Self {
+            grid_in,
+            grid_out,
+            basis,
+            theta_cutoff,
+            theta_eps: 1e-3,
+            normalization: Normalization::MeanAbs,
+            direction,
+        })
     }
 
     /// Sets the normalisation mode.
@@ -226,7 +246,11 @@ impl DiscoS2Spec {
         let n_basis = self.basis.n_basis();
         let n_lon = cols.n_lon;
         if cols.n_lat() * n_lon >= u32::MAX as usize {
-            return Err(KernelError::invalid("grid size", "fewer than 2^32 points", cols.n_lat() * n_lon));
+            return Err(KernelError::invalid(
+                "grid size",
+                "fewer than 2^32 points",
+                cols.n_lat() * n_lon,
+            ));
         }
         let blocks: Vec<Vec<Entry>> = rows
             .colatitudes
@@ -236,7 +260,10 @@ impl DiscoS2Spec {
         if let Some(t) = blocks.iter().position(Vec::is_empty) {
             return Err(KernelError::invalid(
                 "theta_cutoff",
-                format!("large enough that latitude {t} (colatitude {}) has neighbours", rows.colatitudes[t]),
+                format!(
+                    "large enough that latitude {t} (colatitude {}) has neighbours",
+                    rows.colatitudes[t]
+                ),
                 self.theta_cutoff,
             ));
         }
@@ -278,7 +305,11 @@ impl EntryInfo for S2Info<'_> {
     fn weight(&self, unit: usize, col: usize) -> f64 {
         // torch-harmonics: q = w/(2·n_lon_cols), with w from the input latitude (forward) or
         // the coarse row latitude (transpose).
-        let w = if self.forward { self.cols.weights[col / self.cols.n_lon] } else { self.rows.weights[unit] };
+        let w = if self.forward {
+            self.cols.weights[col / self.cols.n_lon]
+        } else {
+            self.rows.weights[unit]
+        };
         w / (2.0 * self.cols.n_lon as f64)
     }
 }
@@ -377,7 +408,8 @@ mod tests {
             assert!(e.to_string().contains("theta_cutoff"), "{e}");
         }
         // A cutoff far below the latitude spacing leaves latitudes without neighbours.
-        let e = DiscoS2Spec::forward(g(8, 16), g(5, 16), b.clone(), 1e-3).unwrap().build().unwrap_err();
+        let e =
+            DiscoS2Spec::forward(g(8, 16), g(5, 16), b.clone(), 1e-3).unwrap().build().unwrap_err();
         assert!(e.to_string().contains("neighbours"), "{e}");
         let e = SphereGridSpec::new(vec![0.2, 0.1], vec![1.0, 1.0], 4).unwrap_err();
         assert!(e.to_string().contains("ascending"), "{e}");

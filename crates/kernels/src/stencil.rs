@@ -51,7 +51,12 @@ impl StencilSpec {
 
     /// Taps for an `shape = [n0, n1]` grid on a periodic domain of lengths `[L0, L1]`
     /// (spacing `L/n`); the stencil must fit the grid (`2·⌊cutoff/h⌋ + 1 ≤ n`).
-    pub fn for_grid(basis: Basis, shape: [usize; 2], lengths: [f64; 2], cutoff: f64) -> Result<Self> {
+    pub fn for_grid(
+        basis: Basis,
+        shape: [usize; 2],
+        lengths: [f64; 2],
+        cutoff: f64,
+    ) -> Result<Self> {
         for (name, n) in [("shape[0]", shape[0]), ("shape[1]", shape[1])] {
             if n == 0 {
                 return Err(KernelError::invalid(name, "at least 1", n));
@@ -59,13 +64,18 @@ impl StencilSpec {
         }
         check_positive("lengths[0]", lengths[0])?;
         check_positive("lengths[1]", lengths[1])?;
-        let spec = Self::new(basis, [lengths[0] / shape[0] as f64, lengths[1] / shape[1] as f64], cutoff)?;
+        let spec =
+            Self::new(basis, [lengths[0] / shape[0] as f64, lengths[1] / shape[1] as f64], cutoff)?;
         let half = spec.half_widths();
         for d in 0..2 {
             if 2 * half[d] + 1 > shape[d] {
                 return Err(KernelError::invalid(
                     "cutoff",
-                    format!("a stencil that fits the {}-point grid along dim {d} (< {})", shape[d], lengths[d] / 2.0),
+                    format!(
+                        "a stencil that fits the {}-point grid along dim {d} (< {})",
+                        shape[d],
+                        lengths[d] / 2.0
+                    ),
                     cutoff,
                 ));
             }
@@ -111,7 +121,11 @@ impl StencilSpec {
             }
         }
         if taps.iter().all(|&v| v == 0.0) {
-            return Err(KernelError::invalid("cutoff", "a stencil with non-zero taps", self.cutoff));
+            return Err(KernelError::invalid(
+                "cutoff",
+                "a stencil with non-zero taps",
+                self.cutoff,
+            ));
         }
         let q = h0 * h1;
         let per = size[0] * size[1];
@@ -168,7 +182,14 @@ impl Stencil {
 
     /// Applies basis `l` to a periodic field `x` (row-major `shape`) at output `(i, j)`: the
     /// slow reference contraction for tests and small problems.
-    pub fn apply_periodic(&self, l: usize, x: &[f64], shape: [usize; 2], i: usize, j: usize) -> f64 {
+    pub fn apply_periodic(
+        &self,
+        l: usize,
+        x: &[f64],
+        shape: [usize; 2],
+        i: usize,
+        j: usize,
+    ) -> f64 {
         let mut s = 0.0;
         for a in 0..self.size[0] {
             for b in 0..self.size[1] {

@@ -9,7 +9,10 @@ mod common;
 use std::f64::consts::PI;
 
 use common::{dense_eval, gauss_legendre, gl_sphere};
-use lno_kernels::{Basis, DiscoPlanarSpec, DiscoS2Spec, FilterBasis, Normalization, PlanarDomain, SphereGridSpec, StencilSpec};
+use lno_kernels::{
+    Basis, DiscoPlanarSpec, DiscoS2Spec, FilterBasis, Normalization, PlanarDomain, SphereGridSpec,
+    StencilSpec,
+};
 
 /// `∫_0^rc ∫_0^{2π} g(r, α) r dα dr` (`r_weight = true`) or with `sin r` (the sphere), on panels
 /// of width `dr/2` in r (dr = 2rc/(n_r+1)) and `π/n_φ` in α: the basis is smooth on each panel.
@@ -56,13 +59,15 @@ fn resolution_adaptive_taps_converge_to_the_normalised_continuous_operator() {
     let exact: Vec<f64> = (0..basis.n_basis())
         .map(|l| {
             let kf = |r: f64, a: f64| dense_eval(&basis, r, a, rc)[l];
-            polar_integral(rc, shape, false, |r, a| kf(r, a) * field(x0 + r * a.cos(), y0 + r * a.sin()))
-                / polar_integral(rc, shape, false, kf)
+            polar_integral(rc, shape, false, |r, a| {
+                kf(r, a) * field(x0 + r * a.cos(), y0 + r * a.sin())
+            }) / polar_integral(rc, shape, false, kf)
         })
         .collect();
     let apply = |stencil: &lno_kernels::Stencil, n: usize| -> f64 {
         let h = 1.0 / n as f64;
-        let x: Vec<f64> = (0..n * n).map(|k| field((k % n) as f64 * h, (k / n) as f64 * h)).collect();
+        let x: Vec<f64> =
+            (0..n * n).map(|k| field((k % n) as f64 * h, (k / n) as f64 * h)).collect();
         (0..basis.n_basis())
             .map(|l| (stencil.apply_periodic(l, &x, [n, n], n / 2, n / 4) - exact[l]).abs())
             .fold(0.0, f64::max)
@@ -70,17 +75,29 @@ fn resolution_adaptive_taps_converge_to_the_normalised_continuous_operator() {
     let ns = [16, 32, 64, 128, 256];
     let errors: Vec<f64> = ns
         .iter()
-        .map(|&n| apply(&StencilSpec::for_grid(basis.clone(), [n, n], [1.0, 1.0], rc).unwrap().build().unwrap(), n))
+        .map(|&n| {
+            apply(
+                &StencilSpec::for_grid(basis.clone(), [n, n], [1.0, 1.0], rc)
+                    .unwrap()
+                    .build()
+                    .unwrap(),
+                n,
+            )
+        })
         .collect();
     let ord = orders(&errors);
-    println!("taps, kernel [3,4], rc 0.3: N {ns:?}\n  errors {}\n  observed orders {ord:.2?}", sci(&errors));
+    println!(
+        "taps, kernel [3,4], rc 0.3: N {ns:?}\n  errors {}\n  observed orders {ord:.2?}",
+        sci(&errors)
+    );
     // Kinks of the hats along curves give second order on average, with fluctuations.
     assert!(errors.windows(2).all(|w| w[1] < w[0]), "errors must decrease: {errors:?}");
     let overall = (errors[0] / errors[4]).log2() / 4.0;
     assert!(overall > 1.5, "overall order {overall}");
     // The reference freezes the taps at the training resolution: at N = 256 the taps of N = 16
     // cover a 16× smaller disk and approach the point value, not the operator.
-    let frozen = StencilSpec::for_grid(basis.clone(), [16, 16], [1.0, 1.0], rc).unwrap().build().unwrap();
+    let frozen =
+        StencilSpec::for_grid(basis.clone(), [16, 16], [1.0, 1.0], rc).unwrap().build().unwrap();
     let frozen_err = apply(&frozen, 256);
     println!("  frozen N=16 taps applied at N=256: error {frozen_err:.3e}");
     assert!(frozen_err > 100.0 * errors[4]);
@@ -99,7 +116,8 @@ fn point_cloud_psi_converges_to_the_unnormalised_integral() {
             let basis = &basis;
             (0..basis.n_basis()).map(move |l| {
                 polar_integral(rc, shape, false, |r, a| {
-                    dense_eval(basis, r, (a + PI) % (2.0 * PI), rc)[l] * field(x0 + r * a.cos(), y0 + r * a.sin())
+                    dense_eval(basis, r, (a + PI) % (2.0 * PI), rc)[l]
+                        * field(x0 + r * a.cos(), y0 + r * a.sin())
                 })
             })
         })
@@ -109,27 +127,35 @@ fn point_cloud_psi_converges_to_the_unnormalised_integral() {
         .iter()
         .map(|&n| {
             let h = 1.0 / n as f64;
-            let pts: Vec<[f64; 2]> = (0..n * n).map(|k| [(k % n) as f64 * h, (k / n) as f64 * h]).collect();
+            let pts: Vec<[f64; 2]> =
+                (0..n * n).map(|k| [(k % n) as f64 * h, (k / n) as f64 * h]).collect();
             let f: Vec<f64> = pts.iter().map(|p| field(p[0], p[1])).collect();
-            let psi = DiscoPlanarSpec::forward(pts, vec![h * h; n * n], outs.clone(), basis.clone(), rc)
-                .unwrap()
-                .with_domain(PlanarDomain::Periodic { lengths: [1.0, 1.0] })
-                .unwrap()
-                .with_normalization(Normalization::None)
-                .build()
-                .unwrap();
+            let psi =
+                DiscoPlanarSpec::forward(pts, vec![h * h; n * n], outs.clone(), basis.clone(), rc)
+                    .unwrap()
+                    .with_domain(PlanarDomain::Periodic { lengths: [1.0, 1.0] })
+                    .unwrap()
+                    .with_normalization(Normalization::None)
+                    .build()
+                    .unwrap();
             // Rows are (basis, output point); reorder exact values to match.
             (0..psi.shape()[0])
                 .map(|row| {
                     let (l, i) = (row / outs.len(), row % outs.len());
-                    let v = psi.matrix().outer_view(row).map_or(0.0, |r| r.iter().map(|(j, &w)| w * f[j]).sum());
+                    let v = psi
+                        .matrix()
+                        .outer_view(row)
+                        .map_or(0.0, |r| r.iter().map(|(j, &w)| w * f[j]).sum());
                     (v - exact[i * basis.n_basis() + l]).abs()
                 })
                 .fold(0.0, f64::max)
         })
         .collect();
     let ord = orders(&errors);
-    println!("point cloud, kernel [2,4], rc 0.25: N {ns:?}\n  errors {}\n  observed orders {ord:.2?}", sci(&errors));
+    println!(
+        "point cloud, kernel [2,4], rc 0.25: N {ns:?}\n  errors {}\n  observed orders {ord:.2?}",
+        sci(&errors)
+    );
     let overall = (errors[0] / errors[3]).log2() / 3.0;
     assert!(overall > 1.5, "overall order {overall}");
 }
@@ -149,7 +175,11 @@ fn sphere_psi_converges_to_the_integral_over_the_cap() {
         [0, 1, 2].map(|i| cd * e_r[i] + sd * (phi.cos() * e_t[i] + phi.sin() * e_l[i]))
     };
     let exact: Vec<f64> = (0..basis.n_basis())
-        .map(|l| polar_integral(rc, shape, true, |d, phi| dense_eval(&basis, d, phi, rc)[l] * g(at(d, phi))) / (4.0 * PI))
+        .map(|l| {
+            polar_integral(rc, shape, true, |d, phi| {
+                dense_eval(&basis, d, phi, rc)[l] * g(at(d, phi))
+            }) / (4.0 * PI)
+        })
         .collect();
     let out = SphereGridSpec::new(vec![theta_o], vec![2.0], 1).unwrap();
     let ns = [16, 32, 64, 128];
@@ -158,7 +188,12 @@ fn sphere_psi_converges_to_the_integral_over_the_cap() {
         .map(|&n| {
             let gi = gl_sphere(n, 2 * n);
             let f: Vec<f64> = (0..n * 2 * n)
-                .map(|c| common::unit(gi.colatitudes()[c / (2 * n)], PI * (c % (2 * n)) as f64 / n as f64))
+                .map(|c| {
+                    common::unit(
+                        gi.colatitudes()[c / (2 * n)],
+                        PI * (c % (2 * n)) as f64 / n as f64,
+                    )
+                })
                 .map(g)
                 .collect();
             let psi = DiscoS2Spec::forward(gi, out.clone(), basis.clone(), rc)
@@ -170,14 +205,20 @@ fn sphere_psi_converges_to_the_integral_over_the_cap() {
                 .unwrap();
             (0..basis.n_basis())
                 .map(|l| {
-                    let v = psi.matrix().outer_view(l).map_or(0.0, |r| r.iter().map(|(j, &w)| w * f[j]).sum());
+                    let v = psi
+                        .matrix()
+                        .outer_view(l)
+                        .map_or(0.0, |r| r.iter().map(|(j, &w)| w * f[j]).sum());
                     (v - exact[l]).abs() / exact[l].abs()
                 })
                 .fold(0.0, f64::max)
         })
         .collect();
     let ord = orders(&errors);
-    println!("sphere, kernel [3,4], cutoff 0.5, Gauss-Legendre n x 2n: n {ns:?}\n  relative errors {}\n  observed orders {ord:.2?}", sci(&errors));
+    println!(
+        "sphere, kernel [3,4], cutoff 0.5, Gauss-Legendre n x 2n: n {ns:?}\n  relative errors {}\n  observed orders {ord:.2?}",
+        sci(&errors)
+    );
     let overall = (errors[0] / errors[3]).log2() / 3.0;
     assert!(overall > 1.5, "overall order {overall}");
 }

@@ -79,7 +79,12 @@ fn check(name: &str, ours: &[f64], reference: &[f64]) {
 fn check_tol(name: &str, ours: &[f64], reference: &[f64], tol: f64) {
     let (err, at) = rel_err(ours, reference);
     println!("{name}: max relative error {err:.2e}");
-    assert!(err <= tol, "{name}: relative error {err:.3e} at {at}: ours {} ref {}", ours[at], reference[at]);
+    assert!(
+        err <= tol,
+        "{name}: relative error {err:.3e} at {at}: ours {} ref {}",
+        ours[at],
+        reference[at]
+    );
 }
 
 #[test]
@@ -97,7 +102,9 @@ fn basis_values_match_torch_harmonics() {
         let (r, phi, rc) = (f64s(&case["r"]), f64s(&case["phi"]), case["rc"].as_f64().unwrap());
         let n = r.len();
         let mut reference = vec![0.0; k_ref * n];
-        for ((k, i), v) in usizes(&case["k"]).into_iter().zip(usizes(&case["i"])).zip(f64s(&case["vals"])) {
+        for ((k, i), v) in
+            usizes(&case["k"]).into_iter().zip(usizes(&case["i"])).zip(f64s(&case["vals"]))
+        {
             reference[k * n + i] = v;
         }
         let mut ours = vec![0.0; k_ref * n];
@@ -136,17 +143,20 @@ fn sphere_psi_matches_torch_harmonics_forward_downsampling_and_transpose() {
         let psi = spec.build().unwrap();
         let raw = spec.clone().with_normalization(Normalization::None).build().unwrap().to_dense();
         // Rows: output latitudes (transpose: coarse input latitudes); columns: the other grid.
-        let (n_rows, n_cols) = if transpose { (ins[0], outs[0] * outs[1]) } else { (outs[0], ins[0] * ins[1]) };
+        let (n_rows, n_cols) =
+            if transpose { (ins[0], outs[0] * outs[1]) } else { (outs[0], ins[0] * ins[1]) };
         let k = case["kernel_size"].as_u64().unwrap() as usize;
         assert_eq!(psi.shape(), [k * n_rows, n_cols], "{name}");
         let mut reference = vec![0.0; k * n_rows * n_cols];
-        let entries = usizes(&case["ker"]).into_iter().zip(usizes(&case["row"])).zip(usizes(&case["col"]));
+        let entries =
+            usizes(&case["ker"]).into_iter().zip(usizes(&case["row"])).zip(usizes(&case["col"]));
         for (((kk, t), c), v) in entries.zip(f64s(&case["vals"])) {
             reference[(kk * n_rows + t) * n_cols + c] = v;
         }
         // "mean" norm per basis: Σ|κ|q over the basis / number of groups (fine latitudes for the
         // transpose, whose values also carry the longitude ratio).
-        let (n_groups, scale) = if transpose { (outs[0], outs[1] as f64 / ins[1] as f64) } else { (outs[0], 1.0) };
+        let (n_groups, scale) =
+            if transpose { (outs[0], outs[1] as f64 / ins[1] as f64) } else { (outs[0], 1.0) };
         let norms: Vec<f64> = raw
             .chunks(n_rows * n_cols)
             .map(|c| c.iter().map(|v| v.abs()).sum::<f64>() / scale / n_groups as f64)
@@ -184,7 +194,9 @@ fn planar_psi_matches_neuralop_forward_transpose_and_periodic() {
         assert_eq!(psi.shape(), [k * n_out, n_in], "{name}");
         // neuralop keeps q out of Ψ (it scales the input); ours merges it: compare Ψ_ref·q_j.
         let mut reference = vec![0.0; k * n_out * n_in];
-        for ((row, col), v) in usizes(&case["row"]).into_iter().zip(usizes(&case["col"])).zip(f64s(&case["vals"])) {
+        for ((row, col), v) in
+            usizes(&case["row"]).into_iter().zip(usizes(&case["col"])).zip(f64s(&case["vals"]))
+        {
             reference[row * n_in + col] = v * q[col];
         }
         let norms: Vec<f64> = raw.chunks(n_in).map(|row| row.iter().sum()).collect();
@@ -205,7 +217,8 @@ fn equidistant_taps_match_neuralop_where_the_local_grid_is_not_stretched() {
         let n = case["n"].as_u64().unwrap() as usize;
         let rc = case["rc"].as_f64().unwrap();
         let basis = Basis::new(BasisKind::PiecewiseLinear, &shape(&case["kernel_shape"])).unwrap();
-        let stencil = StencilSpec::for_grid(basis, [n, n], [2.0, 2.0], rc).unwrap().build().unwrap();
+        let stencil =
+            StencilSpec::for_grid(basis, [n, n], [2.0, 2.0], rc).unwrap().build().unwrap();
         let s = usizes(&case["shape"]);
         assert_eq!([s[1], s[2]], stencil.size(), "{name}");
         let q = case["q_weight"].as_f64().unwrap();

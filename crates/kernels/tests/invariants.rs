@@ -8,8 +8,8 @@ use std::f64::consts::PI;
 
 use common::{cloud, dense_eval, distance_bearing, gl_sphere, unit};
 use lno_kernels::{
-    Basis, BasisKind, DiscoPlanarSpec, DiscoS2Spec, FilterBasis, KernelCache, Layout, Normalization,
-    PlanarDomain, SphereGridSpec, StencilSpec,
+    Basis, BasisKind, DiscoPlanarSpec, DiscoS2Spec, FilterBasis, KernelCache, Layout,
+    Normalization, PlanarDomain, SphereGridSpec, StencilSpec,
 };
 use proptest::prelude::*;
 
@@ -74,7 +74,11 @@ fn planar_csr_equals_the_brute_force_oracle_in_every_mode() {
     let pin = cloud(300, 1.0, 0.0);
     let pout = cloud(40, 1.0, 0.37);
     let q = vec![1.0 / 300.0; 300];
-    for basis in [Basis::piecewise_linear(3, 4).unwrap(), Basis::piecewise_linear(2, 4).unwrap(), Basis::new(BasisKind::Zernike, &[3]).unwrap()] {
+    for basis in [
+        Basis::piecewise_linear(3, 4).unwrap(),
+        Basis::piecewise_linear(2, 4).unwrap(),
+        Basis::new(BasisKind::Zernike, &[3]).unwrap(),
+    ] {
         for (period, transpose, mode) in [
             (None, false, Normalization::Signed),
             (Some(1.0), false, Normalization::MeanAbs),
@@ -82,9 +86,11 @@ fn planar_csr_equals_the_brute_force_oracle_in_every_mode() {
             (None, true, Normalization::None),
         ] {
             let mut spec = if transpose {
-                DiscoPlanarSpec::transpose(pin.clone(), q.clone(), pout.clone(), basis.clone(), 0.2).unwrap()
+                DiscoPlanarSpec::transpose(pin.clone(), q.clone(), pout.clone(), basis.clone(), 0.2)
+                    .unwrap()
             } else {
-                DiscoPlanarSpec::forward(pin.clone(), q.clone(), pout.clone(), basis.clone(), 0.2).unwrap()
+                DiscoPlanarSpec::forward(pin.clone(), q.clone(), pout.clone(), basis.clone(), 0.2)
+                    .unwrap()
             };
             if period.is_some() {
                 spec = spec.with_domain(PlanarDomain::Periodic { lengths: [1.0, 1.0] }).unwrap();
@@ -105,12 +111,18 @@ fn planar_signed_rows_of_piecewise_linear_sum_to_one_and_stay_inside_the_cutoff(
     let pout: Vec<[f64; 2]> = cloud(60, 1.0, 0.7).iter().map(|p| [p[0] * l0, p[1] * l1]).collect();
     let q = vec![l0 * l1 / 800.0; 800];
     let rc = 0.35;
-    let psi = DiscoPlanarSpec::forward(pin.clone(), q, pout.clone(), Basis::piecewise_linear(3, 4).unwrap(), rc)
-        .unwrap()
-        .with_domain(PlanarDomain::Periodic { lengths: [l0, l1] })
-        .unwrap()
-        .build()
-        .unwrap();
+    let psi = DiscoPlanarSpec::forward(
+        pin.clone(),
+        q,
+        pout.clone(),
+        Basis::piecewise_linear(3, 4).unwrap(),
+        rc,
+    )
+    .unwrap()
+    .with_domain(PlanarDomain::Periodic { lengths: [l0, l1] })
+    .unwrap()
+    .build()
+    .unwrap();
     for (r, s) in row_sums(&psi.to_dense(), 800).iter().enumerate() {
         // Empty (basis, point) rows are allowed; non-empty ones integrate to 1 up to round-off.
         assert!(*s == 0.0 || (s - 1.0).abs() < 1e-12, "row {r}: {s}");
@@ -143,7 +155,8 @@ fn sphere_normalised_rows_integrate_as_documented() {
     let (gi, go) = (eq_sphere(17, 32), eq_sphere(9, 16));
     let k = basis.n_basis();
     // "mean": per basis, rows average to 1 over output latitudes.
-    let psi = DiscoS2Spec::forward(gi.clone(), go.clone(), basis.clone(), 0.4).unwrap().build().unwrap();
+    let psi =
+        DiscoS2Spec::forward(gi.clone(), go.clone(), basis.clone(), 0.4).unwrap().build().unwrap();
     for (l, s) in row_sums(&psi.to_dense(), 17 * 32).chunks(9).enumerate() {
         let mean = s.iter().sum::<f64>() / 9.0;
         // Non-negative basis, so |·| and signed sums agree; f64 round-off.
@@ -166,7 +179,13 @@ fn sphere_normalised_rows_integrate_as_documented() {
 
 /// Brute-force sphere Ψ for output point (θ_t, λ_q), normalisation None, from the local-frame
 /// formula (independent of the rotation used by the crate).
-fn sphere_oracle_row(basis: &Basis, gi: &SphereGridSpec, theta_t: f64, lambda_q: f64, rc: f64) -> Vec<f64> {
+fn sphere_oracle_row(
+    basis: &Basis,
+    gi: &SphereGridSpec,
+    theta_t: f64,
+    lambda_q: f64,
+    rc: f64,
+) -> Vec<f64> {
     let (n_lat, n_lon, k) = (gi.n_lat(), gi.n_lon(), basis.n_basis());
     let mut out = vec![0.0; k * n_lat * n_lon];
     for j in 0..n_lat {
@@ -195,14 +214,20 @@ fn sphere_psi_at_output_longitude_q_is_psi_at_zero_shifted() {
     let n_cols = n_lat * n_lon;
     for t in 0..go.n_lat() {
         for q in 0..go.n_lon() {
-            let oracle = sphere_oracle_row(&basis, &gi, go.colatitudes()[t], 2.0 * PI * q as f64 / 12.0, rc);
+            let oracle =
+                sphere_oracle_row(&basis, &gi, go.colatitudes()[t], 2.0 * PI * q as f64 / 12.0, rc);
             for l in 0..k {
                 for j in 0..n_lat {
                     for p in 0..n_lon {
-                        let ours = psi[(l * go.n_lat() + t) * n_cols + j * n_lon + (p + n_lon - q * stride) % n_lon];
+                        let ours = psi[(l * go.n_lat() + t) * n_cols
+                            + j * n_lon
+                            + (p + n_lon - q * stride) % n_lon];
                         let want = oracle[(l * n_lat + j) * n_lon + p];
                         // Two f64 formulas for the same angles: round-off on O(1)·q values.
-                        assert!((ours - want).abs() < 1e-12, "t={t} q={q} l={l} j={j} p={p}: {ours} vs {want}");
+                        assert!(
+                            (ours - want).abs() < 1e-12,
+                            "t={t} q={q} l={l} j={j} p={p}: {ours} vs {want}"
+                        );
                     }
                 }
             }
@@ -230,21 +255,39 @@ fn sphere_entries_stay_within_the_widened_cutoff() {
 #[test]
 fn assembly_is_deterministic_across_thread_counts() {
     let pin = cloud(2000, 1.0, 0.0);
-    let spec = DiscoPlanarSpec::forward(pin.clone(), vec![5e-4; 2000], pin, Basis::piecewise_linear(3, 4).unwrap(), 0.08).unwrap();
+    let spec = DiscoPlanarSpec::forward(
+        pin.clone(),
+        vec![5e-4; 2000],
+        pin,
+        Basis::piecewise_linear(3, 4).unwrap(),
+        0.08,
+    )
+    .unwrap();
     let a = spec.build().unwrap();
     let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
     let b = pool.install(|| spec.build().unwrap());
     assert_eq!(a, b);
-    let sphere = DiscoS2Spec::forward(gl_sphere(16, 32), gl_sphere(16, 32), Basis::piecewise_linear(3, 4).unwrap(), 0.3).unwrap();
+    let sphere = DiscoS2Spec::forward(
+        gl_sphere(16, 32),
+        gl_sphere(16, 32),
+        Basis::piecewise_linear(3, 4).unwrap(),
+        0.3,
+    )
+    .unwrap();
     assert_eq!(sphere.build().unwrap(), pool.install(|| sphere.build().unwrap()));
 }
 
 #[test]
 fn csr_parts_and_matrix_transpose_are_consistent() {
-    let psi = DiscoS2Spec::forward(gl_sphere(8, 16), gl_sphere(8, 16), Basis::piecewise_linear(3, 4).unwrap(), 0.5)
-        .unwrap()
-        .build()
-        .unwrap();
+    let psi = DiscoS2Spec::forward(
+        gl_sphere(8, 16),
+        gl_sphere(8, 16),
+        Basis::piecewise_linear(3, 4).unwrap(),
+        0.5,
+    )
+    .unwrap()
+    .build()
+    .unwrap();
     let parts = psi.to_csr_parts();
     assert_eq!(parts.crow.len(), parts.shape[0] + 1);
     assert_eq!(*parts.crow.last().unwrap() as usize, parts.col.len());
@@ -253,7 +296,16 @@ fn csr_parts_and_matrix_transpose_are_consistent() {
         assert!(cols.windows(2).all(|w| w[0] < w[1]), "row {r} not strictly sorted");
     }
     assert!(parts.values.iter().all(|&v| v != 0.0));
-    assert!(matches!(psi.layout(), Layout::Sphere { n_lat_rows: 8, n_lat_cols: 8, n_lon_cols: 16, n_lon_rows: 16, lon_stride: 1 }));
+    assert!(matches!(
+        psi.layout(),
+        Layout::Sphere {
+            n_lat_rows: 8,
+            n_lat_cols: 8,
+            n_lon_cols: 16,
+            n_lon_rows: 16,
+            lon_stride: 1
+        }
+    ));
     let dense = psi.to_dense();
     let t = psi.transposed_matrix();
     let [rows, cols] = psi.shape();
@@ -269,7 +321,13 @@ fn csr_parts_and_matrix_transpose_are_consistent() {
 
 #[test]
 fn cache_builds_once_and_round_trips_through_disk() {
-    let spec = DiscoS2Spec::forward(gl_sphere(8, 16), gl_sphere(8, 16), Basis::piecewise_linear(3, 4).unwrap(), 0.5).unwrap();
+    let spec = DiscoS2Spec::forward(
+        gl_sphere(8, 16),
+        gl_sphere(8, 16),
+        Basis::piecewise_linear(3, 4).unwrap(),
+        0.5,
+    )
+    .unwrap();
     let cache = KernelCache::new();
     let a = cache.get_or_build(&spec).unwrap();
     let b = cache.get_or_build(&spec).unwrap();
@@ -295,11 +353,15 @@ fn bad_input_is_rejected_with_the_parameter_named() {
     let b = Basis::piecewise_linear(3, 4).unwrap();
     let pin = cloud(50, 1.0, 0.0);
     let err = |r: Result<_, lno_kernels::KernelError>| r.map(|_: ()| ()).unwrap_err().to_string();
-    let e = err(DiscoPlanarSpec::forward(pin.clone(), vec![0.02; 50], pin.clone(), b.clone(), 0.0).map(|_| ()));
+    let e = err(DiscoPlanarSpec::forward(pin.clone(), vec![0.02; 50], pin.clone(), b.clone(), 0.0)
+        .map(|_| ()));
     assert!(e.contains("cutoff"), "{e}");
-    let e = err(DiscoPlanarSpec::forward(pin.clone(), vec![0.02; 49], pin.clone(), b.clone(), 0.1).map(|_| ()));
+    let e = err(DiscoPlanarSpec::forward(pin.clone(), vec![0.02; 49], pin.clone(), b.clone(), 0.1)
+        .map(|_| ()));
     assert!(e.contains("weights_in") && e.contains("50") && e.contains("49"), "{e}");
-    let e = err(DiscoPlanarSpec::forward(pin.clone(), vec![0.02; 50], pin.clone(), b.clone(), 10.0).map(|_| ()));
+    let e =
+        err(DiscoPlanarSpec::forward(pin.clone(), vec![0.02; 50], pin.clone(), b.clone(), 10.0)
+            .map(|_| ()));
     assert!(e.contains("diameter"), "{e}");
     let e = err(DiscoPlanarSpec::forward(pin.clone(), vec![0.02; 50], pin.clone(), b.clone(), 0.6)
         .unwrap()
@@ -307,10 +369,16 @@ fn bad_input_is_rejected_with_the_parameter_named() {
         .map(|_| ()));
     assert!(e.contains("half the shortest period"), "{e}");
     // An output point far from every input point: empty neighbourhood.
-    let e = err(DiscoPlanarSpec::forward(pin.clone(), vec![0.02; 50], vec![[0.5, 0.5], [5.0, 5.0]], b.clone(), 0.2)
-        .unwrap()
-        .build()
-        .map(|_| ()));
+    let e = err(DiscoPlanarSpec::forward(
+        pin.clone(),
+        vec![0.02; 50],
+        vec![[0.5, 0.5], [5.0, 5.0]],
+        b.clone(),
+        0.2,
+    )
+    .unwrap()
+    .build()
+    .map(|_| ()));
     assert!(e.contains("output point 1"), "{e}");
     let e = err(StencilSpec::for_grid(b.clone(), [8, 8], [1.0, 1.0], 0.6).map(|_| ()));
     assert!(e.contains("cutoff") && e.contains("fits"), "{e}");

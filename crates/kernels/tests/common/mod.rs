@@ -41,7 +41,12 @@ pub fn gl_sphere(n_lat: usize, n_lon: usize) -> SphereGridSpec {
     // Ascending colatitude = descending cos θ.
     let mut pairs: Vec<(f64, f64)> = x.iter().zip(&w).map(|(&c, &w)| (c.acos(), w)).collect();
     pairs.sort_by(|a, b| a.0.total_cmp(&b.0));
-    SphereGridSpec::new(pairs.iter().map(|p| p.0).collect(), pairs.iter().map(|p| p.1).collect(), n_lon).unwrap()
+    SphereGridSpec::new(
+        pairs.iter().map(|p| p.0).collect(),
+        pairs.iter().map(|p| p.1).collect(),
+        n_lon,
+    )
+    .unwrap()
 }
 
 /// A low-discrepancy cloud in [0, L)² (additive recurrence).
@@ -49,7 +54,10 @@ pub fn cloud(n: usize, length: f64, shift: f64) -> Vec<[f64; 2]> {
     (0..n)
         .map(|k| {
             let k = k as f64;
-            [((0.618033988749895 * k + shift).fract()) * length, ((0.7548776662466927 * k + 0.5 * shift).fract()) * length]
+            [
+                ((0.618033988749895 * k + shift).fract()) * length,
+                ((0.7548776662466927 * k + 0.5 * shift).fract()) * length,
+            ]
         })
         .collect()
 }
