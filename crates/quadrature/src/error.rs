@@ -16,6 +16,12 @@ pub enum QuadratureError {
         /// What was passed.
         got: String,
     },
+    /// The FFT library rejected a buffer (an internal inconsistency, not a user error).
+    #[error("FFT failed: {detail}")]
+    Fft {
+        /// The FFT library's message.
+        detail: String,
+    },
 }
 
 /// Shorthand for results of this crate.
