@@ -290,7 +290,7 @@ impl PeriodicGrf {
     /// when `alpha`, `tau` or `sigma` are not finite and positive.
     pub fn new(s: usize, alpha: f64, tau: f64, sigma: Option<f64>) -> Result<Self> {
         check_parameters(s, alpha, tau)?;
-        if s % 2 != 0 {
+        if !s.is_multiple_of(2) {
             return Err(SolverError::invalid("s", "an even grid size", s));
         }
         let sigma = sigma.unwrap_or_else(|| tau.powf(alpha - 1.0));

@@ -7,7 +7,7 @@ pub mod darcy;
 pub mod dataset;
 pub mod error;
 pub mod grf;
-pub mod navier_stokes;
+pub mod writer;
 
 pub use dataset::{Field, Sample, SampleGenerator, sample_rng};
 pub use error::{Result, SolverError};

@@ -44,7 +44,7 @@ fn prolongation_1d(m: usize) -> (usize, Vec<(usize, usize, f64)>) {
             entries.push((i - 1, i / 2 - 1, 1.0));
         } else {
             // Neighbours 2J = i ∓ 1; J = 0 and J = m_coarse are Dirichlet boundary points.
-            for coarse in [(i - 1) / 2, (i + 1) / 2] {
+            for coarse in [(i - 1) / 2, i.div_ceil(2)] {
                 if coarse >= 1 && coarse < m_coarse {
                     entries.push((i - 1, coarse - 1, 0.5));
                 }
