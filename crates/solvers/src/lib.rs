@@ -8,6 +8,7 @@ pub mod dataset;
 pub mod error;
 pub mod grf;
 pub mod writer;
+pub mod navier_stokes;
 
 pub use dataset::{Field, Sample, SampleGenerator, sample_rng};
 pub use error::{Result, SolverError};
