@@ -1,170 +1,224 @@
-//! Galerkin geometric multigrid for 5-point operators on square vertex grids, used as the
+//! Galerkin geometric multigrid for 9-point operators on square vertex grids, used as the
 //! preconditioner of the Darcy conjugate-gradient solver.
 //!
-//! Coarsening keeps every other vertex per axis plus the last one, so any interval count
-//! works (421 vertices = 420 intervals → 210 → 105 → 53 → …); prolongation is (bi)linear in
-//! the index, restriction its transpose, and coarse operators are the Galerkin products
-//! `Pᵀ A P`, which stay symmetric positive definite and follow coefficient jumps without any
-//! knowledge of the PDE. Smoothing is lexicographic Gauss–Seidel, forward before and backward
-//! after the coarse correction, and the coarsest level is solved exactly by dense Cholesky;
-//! so one V-cycle is a symmetric positive-definite linear map, as CG requires.
-
-use sprs::{CsMat, TriMat};
+//! Operators are stored as 9-point stencils over the full `(m+1) × (m+1)` vertex grid of a
+//! level with `m` intervals per axis; vectors use the same layout with zero boundary values,
+//! so every stencil loop runs without bounds logic. Coarsening keeps every other vertex per
+//! axis plus the last one, so any interval count works (420 → 210 → 105 → 53 → …);
+//! prolongation is bilinear in the index, restriction its transpose (full weighting), and the
+//! coarse operators are the Galerkin products `Pᵀ A P`, which stay symmetric positive definite
+//! and follow coefficient jumps without knowing the PDE. Smoothing is lexicographic
+//! Gauss–Seidel, forward before and backward after the coarse correction, and the coarsest
+//! level is solved exactly by dense Cholesky; one V-cycle is therefore a symmetric
+//! positive-definite linear map, as CG requires.
 
 /// The coarsest level holds at most this many unknowns; its dense Cholesky factor then costs
 /// well under a millisecond.
 const MAX_COARSE_UNKNOWNS: usize = 400;
 
+/// A 9-point operator on the interior of a vertex grid with `m` intervals per axis.
+///
+/// `c[p][3 (di + 1) + (dj + 1)]` couples vertex `p = i (m + 1) + j` to `(i + di, j + dj)`.
+#[derive(Debug, Clone)]
+pub(crate) struct Stencil9 {
+    pub(crate) m: usize,
+    pub(crate) c: Vec<[f64; 9]>,
+}
+
+impl Stencil9 {
+    /// A zero operator on a grid with `m` intervals.
+    pub(crate) fn zeros(m: usize) -> Self {
+        Self { m, c: vec![[0.0; 9]; (m + 1) * (m + 1)] }
+    }
+
+    /// The stencil sum `Σ_k c_k x_{p + offset_k}` at interior vertex `p`.
+    #[inline]
+    fn row(&self, x: &[f64], p: usize) -> f64 {
+        let w = self.m + 1;
+        let c = &self.c[p];
+        c[0] * x[p - w - 1]
+            + c[1] * x[p - w]
+            + c[2] * x[p - w + 1]
+            + c[3] * x[p - 1]
+            + c[4] * x[p]
+            + c[5] * x[p + 1]
+            + c[6] * x[p + w - 1]
+            + c[7] * x[p + w]
+            + c[8] * x[p + w + 1]
+    }
+
+    /// `y = A x` on interior vertices; boundary entries of `y` are left untouched.
+    pub(crate) fn apply(&self, x: &[f64], y: &mut [f64]) {
+        let w = self.m + 1;
+        for i in 1..self.m {
+            for p in i * w + 1..i * w + self.m {
+                y[p] = self.row(x, p);
+            }
+        }
+    }
+
+    /// One Gauss–Seidel sweep for `A x = b`, vertices in increasing or decreasing order.
+    fn gauss_seidel(&self, inv_diag: &[f64], b: &[f64], x: &mut [f64], forward: bool) {
+        let w = self.m + 1;
+        let mut relax = |p: usize| {
+            let sum = self.row(x, p);
+            x[p] += (b[p] - sum) * inv_diag[p];
+        };
+        if forward {
+            for i in 1..self.m {
+                (i * w + 1..i * w + self.m).for_each(&mut relax);
+            }
+        } else {
+            for i in (1..self.m).rev() {
+                (i * w + 1..i * w + self.m).rev().for_each(&mut relax);
+            }
+        }
+    }
+
+    /// The Galerkin coarse operator `Pᵀ A P` on the grid with `⌈m/2⌉` intervals.
+    pub(crate) fn galerkin(&self) -> Self {
+        let m = self.m;
+        let parents = parents_1d(m);
+        let mut coarse = Self::zeros(m.div_ceil(2));
+        let (w, wc) = (m + 1, coarse.m + 1);
+        for i in 1..m {
+            for j in 1..m {
+                let c = &self.c[i * w + j];
+                for (k, &v) in c.iter().enumerate() {
+                    if v == 0.0 {
+                        continue;
+                    }
+                    // Neighbour (qi, qj); boundary vertices carry no unknown (no parents).
+                    let (qi, qj) = (i + k / 3 - 1, j + k % 3 - 1);
+                    for &(ci, wi) in &parents[i] {
+                        for &(cj, wj) in &parents[j] {
+                            let row = &mut coarse.c[ci * wc + cj];
+                            for &(cq, wq) in &parents[qi] {
+                                for &(cr, wr) in &parents[qj] {
+                                    // Parents of neighbours are at most one coarse step apart.
+                                    row[3 * (cq + 1 - ci) + (cr + 1 - cj)] += wi * wj * v * wq * wr;
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        coarse
+    }
+}
+
+/// For each fine vertex `0..=m`, its coarse interior parents `(I, weight)` under 1-D linear
+/// interpolation; coarse vertex `I` sits at fine index `min(2I, m)`, and the boundary vertices
+/// (`I = 0` and `I = ⌈m/2⌉`) are Dirichlet zeros, so they are left out.
+pub(crate) fn parents_1d(m: usize) -> Vec<Vec<(usize, f64)>> {
+    let m_coarse = m.div_ceil(2);
+    let interior = |c: usize| c >= 1 && c < m_coarse;
+    (0..=m)
+        .map(|i| {
+            if i == 0 || i == m {
+                Vec::new()
+            } else if i % 2 == 0 {
+                vec![(i / 2, 1.0)]
+            } else {
+                [(i - 1) / 2, i.div_ceil(2)]
+                    .into_iter()
+                    .filter(|&c| interior(c))
+                    .map(|c| (c, 0.5))
+                    .collect()
+            }
+        })
+        .collect()
+}
+
 /// One level of the hierarchy.
 #[derive(Debug)]
 struct Level {
-    a: CsMat<f64>,
+    a: Stencil9,
     inv_diag: Vec<f64>,
-    /// Prolongation from the next coarser level to this one (absent on the coarsest).
-    p: Option<CsMat<f64>>,
-    /// `pᵀ`, stored in CSR for a fast restriction.
-    r: Option<CsMat<f64>>,
+    /// `parents_1d(a.m)`, for restriction and prolongation to and from the next level.
+    parents: Vec<Vec<(usize, f64)>>,
 }
 
-/// A multigrid V-cycle for a 5-point operator on the interior of a square vertex grid.
+/// A multigrid V-cycle for a 9-point operator on a square vertex grid.
 #[derive(Debug)]
 pub(crate) struct Multigrid {
     levels: Vec<Level>,
+    coarse_m: usize,
     coarse: DenseCholesky,
     sweeps: usize,
 }
 
-/// 1-D linear interpolation from the interior of a grid with `m_coarse = ⌈m/2⌉` intervals to
-/// the interior of a grid with `m` intervals, as `(fine, coarse, weight)` triples.
-fn prolongation_1d(m: usize) -> (usize, Vec<(usize, usize, f64)>) {
-    let m_coarse = m.div_ceil(2);
-    let mut entries = Vec::with_capacity(2 * m);
-    for i in 1..m {
-        if i % 2 == 0 {
-            entries.push((i - 1, i / 2 - 1, 1.0));
-        } else {
-            // Neighbours 2J = i ∓ 1; J = 0 and J = m_coarse are Dirichlet boundary points.
-            for coarse in [(i - 1) / 2, i.div_ceil(2)] {
-                if coarse >= 1 && coarse < m_coarse {
-                    entries.push((i - 1, coarse - 1, 0.5));
-                }
-            }
-        }
-    }
-    (m_coarse, entries)
-}
-
-/// The 2-D prolongation, the tensor product of [`prolongation_1d`] with itself.
-fn prolongation_2d(m: usize) -> (usize, CsMat<f64>) {
-    let (m_coarse, p1) = prolongation_1d(m);
-    let (n_fine, n_coarse) = (m - 1, m_coarse - 1);
-    let mut tri =
-        TriMat::with_capacity((n_fine * n_fine, n_coarse * n_coarse), p1.len() * p1.len());
-    for &(i1, j1, w1) in &p1 {
-        for &(i2, j2, w2) in &p1 {
-            tri.add_triplet(i1 * n_fine + i2, j1 * n_coarse + j2, w1 * w2);
-        }
-    }
-    (m_coarse, tri.to_csr())
-}
-
-fn inverse_diagonal(a: &CsMat<f64>) -> Vec<f64> {
-    a.outer_iterator()
-        .enumerate()
-        .map(|(row, vec)| 1.0 / vec.get(row).copied().unwrap_or(f64::NAN))
-        .collect()
-}
-
-/// `y = A x` for a CSR matrix.
-pub(crate) fn spmv(a: &CsMat<f64>, x: &[f64], y: &mut [f64]) {
-    let (indptr, indices, data) = (a.indptr(), a.indices(), a.data());
-    let indptr = indptr.raw_storage();
-    for (row, y_row) in y.iter_mut().enumerate() {
-        let mut sum = 0.0;
-        for k in indptr[row]..indptr[row + 1] {
-            sum += data[k] * x[indices[k]];
-        }
-        *y_row = sum;
-    }
-}
-
-/// One Gauss–Seidel sweep for `A x = b`, rows in increasing (`forward`) or decreasing order.
-fn gauss_seidel(a: &CsMat<f64>, inv_diag: &[f64], b: &[f64], x: &mut [f64], forward: bool) {
-    let (indptr, indices, data) = (a.indptr(), a.indices(), a.data());
-    let indptr = indptr.raw_storage();
-    let mut relax = |row: usize| {
-        let mut sum = 0.0;
-        for k in indptr[row]..indptr[row + 1] {
-            sum += data[k] * x[indices[k]];
-        }
-        x[row] += (b[row] - sum) * inv_diag[row];
-    };
-    if forward {
-        (0..b.len()).for_each(&mut relax);
-    } else {
-        (0..b.len()).rev().for_each(&mut relax);
-    }
-}
-
 impl Multigrid {
-    /// Builds the hierarchy for the operator `a` on the `(m−1)²` interior unknowns of a grid
-    /// with `m` intervals per axis, with `sweeps` pre- and post-smoothing sweeps.
+    /// Builds the hierarchy for `a`, with `sweeps` pre- and post-smoothing sweeps.
     ///
-    /// Returns `None` if a coarse matrix is not positive definite (which cannot happen for an
-    /// SPD `a`, so it signals bad input such as non-finite entries).
-    pub(crate) fn new(a: CsMat<f64>, m: usize, sweeps: usize) -> Option<Self> {
+    /// Returns `None` if the coarsest matrix is not positive definite (impossible for an SPD
+    /// `a`, so it signals bad input such as non-finite entries).
+    pub(crate) fn new(a: Stencil9, sweeps: usize) -> Option<Self> {
         let mut levels = Vec::new();
         let mut a = a;
-        let mut m = m;
-        while (m - 1) * (m - 1) > MAX_COARSE_UNKNOWNS && m > 2 {
-            let (m_coarse, p) = prolongation_2d(m);
-            let r = p.transpose_view().to_csr();
-            let a_coarse = &r * &(&a * &p);
-            levels.push(Level { inv_diag: inverse_diagonal(&a), a, p: Some(p), r: Some(r) });
-            a = a_coarse;
-            m = m_coarse;
+        while (a.m - 1) * (a.m - 1) > MAX_COARSE_UNKNOWNS && a.m > 2 {
+            let coarse = a.galerkin();
+            let inv_diag = a.c.iter().map(|c| 1.0 / c[4]).collect();
+            let parents = parents_1d(a.m);
+            levels.push(Level { a, inv_diag, parents });
+            a = coarse;
         }
-        let coarse = DenseCholesky::new(&a)?;
-        levels.push(Level { inv_diag: inverse_diagonal(&a), a, p: None, r: None });
-        Some(Self { levels, coarse, sweeps })
+        let coarse = DenseCholesky::from_stencil(&a)?;
+        Some(Self { levels, coarse_m: a.m, coarse, sweeps })
     }
 
-    /// Number of levels including the coarsest.
-    pub(crate) fn n_levels(&self) -> usize {
-        self.levels.len()
-    }
-
-    /// `z = M⁻¹ r`: one V-cycle from a zero initial guess.
+    /// `z = M⁻¹ r`: one V-cycle from a zero initial guess (full-grid layout, zero boundary).
     pub(crate) fn apply(&self, r: &[f64], z: &mut [f64]) {
         self.cycle(0, r, z);
     }
 
     fn cycle(&self, level: usize, b: &[f64], x: &mut [f64]) {
-        let lv = &self.levels[level];
-        let (Some(p), Some(restriction)) = (&lv.p, &lv.r) else {
-            self.coarse.solve(b, x);
+        let Some(lv) = self.levels.get(level) else {
+            self.coarse.solve_grid(self.coarse_m, b, x);
             return;
         };
+        let (m, w) = (lv.a.m, lv.a.m + 1);
         x.fill(0.0);
         for _ in 0..self.sweeps {
-            gauss_seidel(&lv.a, &lv.inv_diag, b, x, true);
+            lv.a.gauss_seidel(&lv.inv_diag, b, x, true);
         }
-        let mut residual = vec![0.0; b.len()];
-        spmv(&lv.a, x, &mut residual);
-        for (res, bi) in residual.iter_mut().zip(b) {
-            *res = bi - *res;
+        let mut residual = vec![0.0; w * w];
+        lv.a.apply(x, &mut residual);
+        for i in 1..m {
+            for p in i * w + 1..i * w + m {
+                residual[p] = b[p] - residual[p];
+            }
         }
-        let n_coarse = p.cols();
-        let mut b_coarse = vec![0.0; n_coarse];
-        spmv(restriction, &residual, &mut b_coarse);
-        let mut x_coarse = vec![0.0; n_coarse];
+        // Restriction Pᵀ r, scattered from each fine vertex to its parents.
+        let wc = m.div_ceil(2) + 1;
+        let mut b_coarse = vec![0.0; wc * wc];
+        for i in 1..m {
+            for j in 1..m {
+                let r = residual[i * w + j];
+                for &(ci, wi) in &lv.parents[i] {
+                    for &(cj, wj) in &lv.parents[j] {
+                        b_coarse[ci * wc + cj] += wi * wj * r;
+                    }
+                }
+            }
+        }
+        let mut x_coarse = vec![0.0; wc * wc];
         self.cycle(level + 1, &b_coarse, &mut x_coarse);
-        spmv(p, &x_coarse, &mut residual);
-        for (xi, ci) in x.iter_mut().zip(&residual) {
-            *xi += ci;
+        // Prolongation x += P x_c, gathered at each fine vertex from its parents.
+        for i in 1..m {
+            for j in 1..m {
+                let mut v = 0.0;
+                for &(ci, wi) in &lv.parents[i] {
+                    for &(cj, wj) in &lv.parents[j] {
+                        v += wi * wj * x_coarse[ci * wc + cj];
+                    }
+                }
+                x[i * w + j] += v;
+            }
         }
         for _ in 0..self.sweeps {
-            gauss_seidel(&lv.a, &lv.inv_diag, b, x, false);
+            lv.a.gauss_seidel(&lv.inv_diag, b, x, false);
         }
     }
 }
@@ -177,14 +231,23 @@ struct DenseCholesky {
 }
 
 impl DenseCholesky {
-    /// Factors a sparse SPD matrix; `None` if a pivot is not positive (or not finite).
-    fn new(a: &CsMat<f64>) -> Option<Self> {
-        let n = a.rows();
+    /// Factors the interior operator of `a`; `None` if a pivot is not positive or finite.
+    fn from_stencil(a: &Stencil9) -> Option<Self> {
+        let (m, w) = (a.m, a.m + 1);
+        let n_side = m - 1;
+        let n = n_side * n_side;
         let mut l = vec![0.0; n * n];
-        for (row, vec) in a.outer_iterator().enumerate() {
-            for (col, &v) in vec.iter() {
-                if col <= row {
-                    l[row * n + col] = v;
+        for i in 1..m {
+            for j in 1..m {
+                let row = (i - 1) * n_side + (j - 1);
+                for (k, &v) in a.c[i * w + j].iter().enumerate() {
+                    let (qi, qj) = (i + k / 3 - 1, j + k % 3 - 1);
+                    if (1..m).contains(&qi) && (1..m).contains(&qj) {
+                        let col = (qi - 1) * n_side + (qj - 1);
+                        if col <= row {
+                            l[row * n + col] = v;
+                        }
+                    }
                 }
             }
         }
@@ -209,21 +272,28 @@ impl DenseCholesky {
         Some(Self { n, l })
     }
 
-    fn solve(&self, b: &[f64], x: &mut [f64]) {
-        let (n, l) = (self.n, &self.l);
+    /// Solves on the interior of a grid with `m` intervals, full-grid layout in and out.
+    fn solve_grid(&self, m: usize, b: &[f64], x: &mut [f64]) {
+        let (n, l, w, n_side) = (self.n, &self.l, m + 1, m - 1);
+        let grid = |k: usize| (k / n_side + 1) * w + k % n_side + 1;
+        let mut y = vec![0.0; n];
         for i in 0..n {
-            let mut v = b[i];
+            let mut v = b[grid(i)];
             for k in 0..i {
-                v -= l[i * n + k] * x[k];
+                v -= l[i * n + k] * y[k];
             }
-            x[i] = v / l[i * n + i];
+            y[i] = v / l[i * n + i];
         }
         for i in (0..n).rev() {
-            let mut v = x[i];
+            let mut v = y[i];
             for k in i + 1..n {
-                v -= l[k * n + i] * x[k];
+                v -= l[k * n + i] * y[k];
             }
-            x[i] = v / l[i * n + i];
+            y[i] = v / l[i * n + i];
+        }
+        x.fill(0.0);
+        for (k, v) in y.into_iter().enumerate() {
+            x[grid(k)] = v;
         }
     }
 }
@@ -232,70 +302,83 @@ impl DenseCholesky {
 mod tests {
     use super::*;
 
-    fn dense(a: &CsMat<f64>) -> Vec<Vec<f64>> {
-        let mut d = vec![vec![0.0; a.cols()]; a.rows()];
-        for (row, vec) in a.outer_iterator().enumerate() {
-            for (col, &v) in vec.iter() {
-                d[row][col] = v;
+    /// A dense matrix of the interior operator, unknowns numbered row-major over the interior.
+    fn dense(a: &Stencil9) -> Vec<Vec<f64>> {
+        let (m, w) = (a.m, a.m + 1);
+        let n_side = m - 1;
+        let mut d = vec![vec![0.0; n_side * n_side]; n_side * n_side];
+        let mut e = vec![0.0; w * w];
+        let mut y = vec![0.0; w * w];
+        for col in 0..n_side * n_side {
+            e.fill(0.0);
+            e[(col / n_side + 1) * w + col % n_side + 1] = 1.0;
+            a.apply(&e, &mut y);
+            for row in 0..n_side * n_side {
+                d[row][col] = y[(row / n_side + 1) * w + row % n_side + 1];
             }
         }
         d
     }
 
     #[test]
-    fn prolongation_interpolates_linear_functions_that_vanish_on_the_boundary_side() {
-        // x ↦ x on the coarse vertices 0, 2, 4, …, (m) is reproduced at fine vertices away
-        // from the last interval, for both even and odd interval counts.
+    fn prolongation_interpolates_linear_functions_away_from_a_dirichlet_end() {
+        // x ↦ x on the coarse vertices (fine index min(2I, m)) is reproduced at fine vertices,
+        // except next to the far end when m is even (that coarse end is a Dirichlet zero).
         for m in [4usize, 5, 8, 9] {
-            let (m_coarse, entries) = prolongation_1d(m);
-            let coarse_pos = |j: usize| (2 * j).min(m) as f64;
-            let mut fine = vec![0.0; m - 1];
-            for &(i, j, w) in &entries {
-                fine[i] += w * coarse_pos(j + 1);
-            }
+            let parents = parents_1d(m);
             for i in 1..m {
-                // The last fine interior point borrows from the Dirichlet end when m is even.
+                let value: f64 = parents[i].iter().map(|&(c, w)| w * (2 * c).min(m) as f64).sum();
                 let expected =
                     if m % 2 == 0 && i == m - 1 { (i - 1) as f64 / 2.0 } else { i as f64 };
-                assert_eq!(fine[i - 1], expected, "m = {m}, i = {i}");
+                assert_eq!(value, expected, "m = {m}, i = {i}");
             }
-            assert_eq!(m_coarse, m.div_ceil(2));
         }
     }
 
     #[test]
     fn galerkin_coarse_operator_equals_dense_triple_product() {
-        let m = 7;
-        let n = m - 1;
-        let mut tri = TriMat::new((n * n, n * n));
-        for i in 0..n {
-            for j in 0..n {
-                let p = i * n + j;
-                tri.add_triplet(p, p, 4.0 + 0.1 * i as f64);
-                if j + 1 < n {
-                    tri.add_triplet(p, p + 1, -1.0);
-                    tri.add_triplet(p + 1, p, -1.0);
-                }
-                if i + 1 < n {
-                    tri.add_triplet(p, p + n, -1.5);
-                    tri.add_triplet(p + n, p, -1.5);
+        for m in [7usize, 8] {
+            let w = m + 1;
+            let mut a = Stencil9::zeros(m);
+            for i in 1..m {
+                for j in 1..m {
+                    // A symmetric, non-constant 5-point operator.
+                    let (e, n) = (1.0 + 0.1 * i as f64, 1.5 + 0.05 * j as f64);
+                    let (west, south) = (1.0 + 0.1 * (i - 1) as f64, 1.5 + 0.05 * (j - 1) as f64);
+                    a.c[i * w + j] =
+                        [0.0, -west, 0.0, -south, e + n + west + south + 0.2, -n, 0.0, -e, 0.0];
                 }
             }
-        }
-        let a: CsMat<f64> = tri.to_csr();
-        let (_, p) = prolongation_2d(m);
-        let sparse = dense(&(&p.transpose_view().to_csr() * &(&a * &p)));
-        let (ad, pd) = (dense(&a), dense(&p));
-        for r in 0..p.cols() {
-            for c in 0..p.cols() {
-                let mut v = 0.0;
-                for i in 0..a.rows() {
-                    for j in 0..a.rows() {
-                        v += pd[i][r] * ad[i][j] * pd[j][c];
+            let coarse = dense(&a.galerkin());
+            let parents = parents_1d(m);
+            let n_side = m - 1;
+            let nc_side = m.div_ceil(2) - 1;
+            let mut p = vec![vec![0.0; nc_side * nc_side]; n_side * n_side];
+            for i in 1..m {
+                for j in 1..m {
+                    for &(ci, wi) in &parents[i] {
+                        for &(cj, wj) in &parents[j] {
+                            p[(i - 1) * n_side + (j - 1)][(ci - 1) * nc_side + (cj - 1)] += wi * wj;
+                        }
                     }
                 }
-                // Same sums in another order: round-off only.
-                assert!((v - sparse[r][c]).abs() < 1e-12, "({r},{c})");
+            }
+            let ad = dense(&a);
+            for r in 0..nc_side * nc_side {
+                for c in 0..nc_side * nc_side {
+                    let mut v = 0.0;
+                    for i in 0..n_side * n_side {
+                        for j in 0..n_side * n_side {
+                            v += p[i][r] * ad[i][j] * p[j][c];
+                        }
+                    }
+                    // Same sums in another order: round-off only.
+                    assert!(
+                        (v - coarse[r][c]).abs() < 1e-12,
+                        "m = {m}, ({r},{c}): {v} vs {}",
+                        coarse[r][c]
+                    );
+                }
             }
         }
     }
