@@ -5,10 +5,11 @@
 
 pub mod darcy;
 pub mod dataset;
+pub mod diffusion_reaction;
 pub mod error;
 pub mod grf;
-pub mod writer;
 pub mod navier_stokes;
+pub mod writer;
 
 pub use dataset::{Field, Sample, SampleGenerator, sample_rng};
 pub use error::{Result, SolverError};
