@@ -168,7 +168,7 @@ impl NsDataConfig {
     fn validate(&self) -> Result<()> {
         self.solver_config().validate()?;
         self.flow.validate(self.n)?;
-        if self.out_size < 4 || self.out_size % 2 != 0 || self.out_size > self.n {
+        if self.out_size < 4 || !self.out_size.is_multiple_of(2) || self.out_size > self.n {
             return Err(SolverError::invalid(
                 "out_size",
                 format!("an even size in 4..={}", self.n),

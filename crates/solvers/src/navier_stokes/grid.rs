@@ -72,7 +72,7 @@ impl SpectralGrid {
     ///
     /// Errors when `n` is odd or below 4, or `length` is not finite and positive.
     pub fn new(n: usize, length: f64) -> Result<Self> {
-        if n < 4 || n % 2 != 0 {
+        if n < 4 || !n.is_multiple_of(2) {
             return Err(SolverError::invalid("n", "an even grid size of at least 4", n));
         }
         if !(length.is_finite() && length > 0.0) {
@@ -353,7 +353,7 @@ impl SpectralGrid {
     /// `(n/n_source)²` converts between the two grids' unnormalised DFTs.
     /// Errors when `source.len()` does not match `n_source`.
     pub fn resample(&mut self, source: &[Complex64], n_source: usize) -> Result<Vec<f64>> {
-        if n_source < 4 || n_source % 2 != 0 {
+        if n_source < 4 || !n_source.is_multiple_of(2) {
             return Err(SolverError::invalid(
                 "n_source",
                 "an even grid size of at least 4",

@@ -111,7 +111,7 @@ impl NsConfig {
 
     /// Checks every parameter.
     pub fn validate(&self) -> Result<()> {
-        if self.n < 4 || self.n % 2 != 0 {
+        if self.n < 4 || !self.n.is_multiple_of(2) {
             return Err(SolverError::invalid("n", "an even grid size of at least 4", self.n));
         }
         if !(self.length.is_finite() && self.length > 0.0) {
@@ -544,7 +544,7 @@ impl NavierStokes2d {
             Source::Stage => &self.stage,
         };
         // u = ∂ψ/∂y = iκy ω̂/κ², v = −∂ψ/∂x = −iκx ω̂/κ², ∂ω/∂x = iκx ω̂, ∂ω/∂y = iκy ω̂.
-        let derivatives: [(&mut Vec<f64>, fn(f64, f64) -> Complex64); 4] = [
+        let derivatives: [(&mut Vec<f64>, SpectralFactor); 4] = [
             (&mut self.u, |kx, ky| {
                 let k2 = kx * kx + ky * ky;
                 if k2 > 0.0 { Complex64::new(0.0, ky / k2) } else { Complex64::ZERO }
@@ -582,6 +582,9 @@ impl NavierStokes2d {
         if finite { max_u + max_v } else { f64::NAN }
     }
 }
+
+/// A spectral multiplier as a function of the angular wavenumbers `(κx, κy)`.
+type SpectralFactor = fn(f64, f64) -> Complex64;
 
 /// Which spectral array an advection evaluation reads.
 #[derive(Debug, Clone, Copy)]
