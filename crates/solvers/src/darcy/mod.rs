@@ -170,6 +170,7 @@ fn stencil(s: usize, a: &[f64], face_average: FaceAverage) -> Stencil9 {
                 [0.0, -west, 0.0, -south, west + east + south + north, -north, 0.0, -east, 0.0];
         }
     }
+    op.five_point = true;
     op
 }
 

@@ -23,12 +23,14 @@ const MAX_COARSE_UNKNOWNS: usize = 400;
 pub(crate) struct Stencil9 {
     pub(crate) m: usize,
     pub(crate) c: Vec<[f64; 9]>,
+    /// The corner couplings are all zero (the fine Darcy level), so loops may skip them.
+    pub(crate) five_point: bool,
 }
 
 impl Stencil9 {
     /// A zero operator on a grid with `m` intervals.
     pub(crate) fn zeros(m: usize) -> Self {
-        Self { m, c: vec![[0.0; 9]; (m + 1) * (m + 1)] }
+        Self { m, c: vec![[0.0; 9]; (m + 1) * (m + 1)], five_point: false }
     }
 
     /// The stencil sum `Σ_k c_k x_{p + offset_k}` at interior vertex `p`.
@@ -47,12 +49,20 @@ impl Stencil9 {
             + c[8] * x[p + w + 1]
     }
 
+    /// The 5-point part of [`row`](Self::row), equal to it when `five_point` holds.
+    #[inline]
+    fn row5(&self, x: &[f64], p: usize) -> f64 {
+        let w = self.m + 1;
+        let c = &self.c[p];
+        c[1] * x[p - w] + c[3] * x[p - 1] + c[4] * x[p] + c[5] * x[p + 1] + c[7] * x[p + w]
+    }
+
     /// `y = A x` on interior vertices; boundary entries of `y` are left untouched.
     pub(crate) fn apply(&self, x: &[f64], y: &mut [f64]) {
         let w = self.m + 1;
         for i in 1..self.m {
             for p in i * w + 1..i * w + self.m {
-                y[p] = self.row(x, p);
+                y[p] = if self.five_point { self.row5(x, p) } else { self.row(x, p) };
             }
         }
     }
@@ -61,7 +71,7 @@ impl Stencil9 {
     fn gauss_seidel(&self, inv_diag: &[f64], b: &[f64], x: &mut [f64], forward: bool) {
         let w = self.m + 1;
         let mut relax = |p: usize| {
-            let sum = self.row(x, p);
+            let sum = if self.five_point { self.row5(x, p) } else { self.row(x, p) };
             x[p] += (b[p] - sum) * inv_diag[p];
         };
         if forward {
