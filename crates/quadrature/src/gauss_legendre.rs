@@ -4,14 +4,14 @@
 //! `P_n(cos θ)`, started from Tricomi's asymptotic guess, and the weights are
 //! `w = 2 / (dP_n/dθ)²` at the converged node. `P_n` and `dP_n/dθ` are evaluated in two ways:
 //!
-//! * the three-term recurrence (`O(n)` per evaluation) for `n ≤` [`RECURRENCE_MAX_N`] and, for
+//! * the three-term recurrence (`O(n)` per evaluation) for `n ≤ 100` and, for
 //!   larger `n`, for the few nodes closest to `x = ±1`, where `n sin θ` is small;
 //! * otherwise Stieltjes' asymptotic series (Szegő, *Orthogonal Polynomials*, Thm 8.21.5;
 //!   the form used by Hale & Townsend, SISC 2013)
 //!   `P_n(cos θ) = C_n Σ_m h_m cos((n+m+½)θ − (m+½)π/2) / (2 sin θ)^{m+½}`,
 //!   `h_0 = 1`, `h_m = h_{m−1} (m−½)² / (m (n+m+½))`, `C_n = (4/π) Π_{j≤n} j/(j+½)`, whose
 //!   terms are summed until they fall below `2·10⁻¹⁷` of the leading one (a handful of terms in
-//!   the interior, ≤ 60 near the threshold `n sin θ ≥` [`SERIES_MIN_N_SIN`]).
+//!   the interior, ≤ 60 near the threshold `n sin θ ≥ 24`).
 //!
 //! Each evaluation of the series is `O(1)`, so the whole rule costs `O(n)`. Nodes are computed
 //! for `θ ≤ π/2` and mirrored (`θ ↦ π − θ`), so the rule is exactly symmetric.

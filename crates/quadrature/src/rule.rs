@@ -3,7 +3,7 @@
 //!
 //! A [`Rule`] approximates `∫_a^b f(x) dx ≈ Σ_i w_i f(x_i)`. Nodes are stored in ascending
 //! order; every constructor in this crate builds its rule on a reference interval and maps it
-//! to `[a, b]` with [`map_from_reference`].
+//! to `[a, b]` affinely.
 
 use crate::error::{QuadratureError, Result};
 
