@@ -356,7 +356,6 @@ fn row_entries(basis: &Basis, theta_t: f64, cols: &SphereGridSpec, rc: f64) -> V
             if ratio <= -1.0 { PI } else { ratio.min(1.0).acos() }
         };
         let reach = (half_width / dlon).floor() as usize + 1;
-        let base = out.len();
         let mut visit = |p: usize| {
             let (theta, phi) = rotated_polar(theta_t, theta_j, p as f64 * dlon);
             vals.clear();
@@ -371,7 +370,6 @@ fn row_entries(basis: &Basis, theta_t: f64, cols: &SphereGridSpec, rc: f64) -> V
             (0..=reach).for_each(&mut visit);
             (n_lon - reach..n_lon).for_each(&mut visit);
         }
-        let _ = base;
     }
     out.sort_unstable_by_key(|e| (e.0, e.1));
     out

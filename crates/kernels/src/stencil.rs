@@ -97,8 +97,8 @@ impl StencilSpec {
 
     /// Computes the taps.
     ///
-    /// Errors if a basis function would be empty on this grid is *not* raised (such bases get
-    /// all-zero taps); errors only if no tap at all is non-zero.
+    /// A basis function that no grid offset reaches gets all-zero taps; it is an error only if
+    /// every tap of every basis is zero (a cutoff too small for the grid).
     pub fn build(&self) -> Result<Stencil> {
         let [c0, c1] = self.half_widths();
         let size = [2 * c0 + 1, 2 * c1 + 1];
