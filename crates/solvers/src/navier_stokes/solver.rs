@@ -167,6 +167,8 @@ pub struct NavierStokes2d {
     ky: Vec<f64>,
     /// Linear operator `L = −νκ² − μ` per spectral index.
     linear: Vec<f64>,
+    /// `1/κ²` per spectral index, 0 for the mean (ψ has no mean).
+    inv_k2: Vec<f64>,
     /// 1 where the 2/3 rule keeps the mode, 0 elsewhere.
     mask: Vec<f64>,
     /// Dealiased forcing spectrum.
@@ -200,9 +202,12 @@ impl NavierStokes2d {
         let ky: Vec<f64> = (0..nh).map(|q| grid.angular(q as i64)).collect();
         let mut linear = vec![0.0; len];
         let mut mask = vec![0.0; len];
+        let mut inv_k2 = vec![0.0; len];
         for index in 0..len {
             let (p, q) = (index % n, index / n);
-            linear[index] = -config.nu * (kx[p] * kx[p] + ky[q] * ky[q]) - config.drag;
+            let k2 = kx[p] * kx[p] + ky[q] * ky[q];
+            linear[index] = -config.nu * k2 - config.drag;
+            inv_k2[index] = if k2 > 0.0 { 1.0 / k2 } else { 0.0 };
             mask[index] = if grid.keeps(index) { 1.0 } else { 0.0 };
         }
         let zeros = vec![Complex64::ZERO; len];
@@ -212,6 +217,7 @@ impl NavierStokes2d {
             kx,
             ky,
             linear,
+            inv_k2,
             mask,
             forcing: zeros.clone(),
             steady: zeros.clone(),
@@ -543,25 +549,21 @@ impl NavierStokes2d {
             Source::State => &self.omega,
             Source::Stage => &self.stage,
         };
-        // u = ∂ψ/∂y = iκy ω̂/κ², v = −∂ψ/∂x = −iκx ω̂/κ², ∂ω/∂x = iκx ω̂, ∂ω/∂y = iκy ω̂.
-        let derivatives: [(&mut Vec<f64>, SpectralFactor); 4] = [
-            (&mut self.u, |kx, ky| {
-                let k2 = kx * kx + ky * ky;
-                if k2 > 0.0 { Complex64::new(0.0, ky / k2) } else { Complex64::ZERO }
-            }),
-            (&mut self.v, |kx, ky| {
-                let k2 = kx * kx + ky * ky;
-                if k2 > 0.0 { Complex64::new(0.0, -kx / k2) } else { Complex64::ZERO }
-            }),
-            (&mut self.omega_x, |kx, _| Complex64::new(0.0, kx)),
-            (&mut self.omega_y, |_, ky| Complex64::new(0.0, ky)),
-        ];
-        for (out, factor) in derivatives {
+        // u = ∂ψ/∂y = iκy ω̂/κ², v = −∂ψ/∂x = −iκx ω̂/κ², ∂ω/∂x = iκx ω̂, ∂ω/∂y = iκy ω̂,
+        // each evaluated only on the rows that a dealiased field can occupy.
+        let outputs = [&mut self.u, &mut self.v, &mut self.omega_x, &mut self.omega_y];
+        for (component, out) in outputs.into_iter().enumerate() {
             let work = self.grid.work_mut();
             for q in 0..rows {
                 let ky = self.ky[q];
-                for p in 0..n {
-                    work[q * n + p] = omega[q * n + p] * factor(self.kx[p], ky);
+                let src = &omega[q * n..][..n];
+                let dst = &mut work[q * n..][..n];
+                let inv_k2 = &self.inv_k2[q * n..][..n];
+                match component {
+                    0 => (0..n).for_each(|p| dst[p] = times_i(src[p], ky * inv_k2[p])),
+                    1 => (0..n).for_each(|p| dst[p] = times_i(src[p], -self.kx[p] * inv_k2[p])),
+                    2 => (0..n).for_each(|p| dst[p] = times_i(src[p], self.kx[p])),
+                    _ => (0..n).for_each(|p| dst[p] = times_i(src[p], ky)),
                 }
             }
             self.grid.inverse_work(rows, out);
@@ -583,8 +585,10 @@ impl NavierStokes2d {
     }
 }
 
-/// A spectral multiplier as a function of the angular wavenumbers `(κx, κy)`.
-type SpectralFactor = fn(f64, f64) -> Complex64;
+/// `z · ic` for real `c`, without a full complex product.
+fn times_i(z: Complex64, c: f64) -> Complex64 {
+    Complex64::new(-z.im * c, z.re * c)
+}
 
 /// Which spectral array an advection evaluation reads.
 #[derive(Debug, Clone, Copy)]
