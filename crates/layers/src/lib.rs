@@ -5,4 +5,36 @@
 //! each grid, so one set of weights runs at any resolution. All geometry is computed in f64 by
 //! `lno-quadrature` and `lno-kernels` and cast to f32 once, here, at the tensor boundary.
 
+//!
+//! | Layer | What |
+//! |---|---|
+//! | [`FiniteDifferenceConv`] | zero-sum stencil / physical grid width, 1-3 D (converges to a first-order differential operator) |
+//! | [`DiscoConvGrid`], [`DiscoConvGridTranspose`] | DISCO on regular 2-D grids, taps per input resolution, strided / up-sampling |
+//! | [`DiscoConvCloud`] | DISCO between point clouds through the CSR kernel tensor of `lno-kernels` |
+//! | [`LocalBranch`] | FD + grid DISCO fused into one convolution |
+//! | [`SpectralConv`] | FNO spectral convolution, 1-3 D, exact on odd sizes, real-stacked complex weights |
+//! | [`ChannelMlp`], [`Skip`], [`InstanceNorm`], [`GroupNorm`], [`GridEmbedding`], [`Gelu`] | blocks |
+//!
+//! Every layer implements `tch::nn::Module` (or `ModuleT`) and has a fallible `f_forward`
+//! returning [`LayerError`] for bad input; see `docs/layers.md`.
+
+pub mod blocks;
+mod common;
+pub mod differential;
+pub mod disco_cloud;
+pub mod disco_grid;
+pub mod error;
+pub mod local_branch;
 pub mod runtime;
+pub mod spectral;
+
+pub use blocks::{
+    ChannelMlp, ChannelMlpConfig, Gelu, GridEmbedding, GroupNorm, InstanceNorm, Skip, SkipKind,
+};
+pub use common::Padding;
+pub use differential::{FiniteDifferenceConfig, FiniteDifferenceConv};
+pub use disco_cloud::{DiscoCloudConfig, DiscoConvCloud};
+pub use disco_grid::{DiscoConvGrid, DiscoConvGridTranspose, DiscoGridConfig};
+pub use error::{LayerError, Result};
+pub use local_branch::LocalBranch;
+pub use spectral::{SpectralConv, SpectralConvConfig};
