@@ -13,6 +13,11 @@ Usage (PyTorch 2.11.0 in its own venv, as the rest of lno's reference timings):
     python3 -m venv /tmp/venv-ns && /tmp/venv-ns/bin/pip install torch==2.11.0 numpy
     /tmp/venv-ns/bin/python tools/bench_reference_ns.py --threads 2 [--dtype float64]
     /tmp/venv-ns/bin/python tools/bench_reference_ns.py --backend numpy
+    /tmp/venv-ns/bin/python tools/bench_reference_ns.py --golden   # values for the Rust test
+
+`--golden` runs the reference step in float64 at 32², ν = 1e-3, Δt = 1e-3 for 100 steps from
+ω₀ = sin 2πx cos 4πy + ½ cos 2π(3x + y) with the FNO forcing, and prints ω at a few grid
+points; `tests/navier_stokes.rs` checks lno's Euler/CN scheme against them.
 """
 
 import argparse
@@ -114,6 +119,24 @@ class NumpyNs:
         return np.fft.irfft2(self.w_h, s=(self.n, self.n))
 
 
+GOLDEN_POINTS = [(0, 0), (3, 17), (10, 5), (25, 30)]
+
+
+def golden():
+    import torch
+
+    n, visc, dt, steps = 32, 1e-3, 1e-3, 100
+    x = np.arange(n) / n
+    xx, yy = np.meshgrid(x, x, indexing="ij")
+    w0 = np.sin(2 * np.pi * xx) * np.cos(4 * np.pi * yy) + 0.5 * np.cos(2 * np.pi * (3 * xx + yy))
+    solver = TorchNs(w0, forcing(n), visc, dt, torch.float64)
+    for _ in range(steps):
+        solver.step()
+    w = solver.vorticity()
+    for i, j in GOLDEN_POINTS:
+        print(f"(({i}, {j}), {w[i, j]:.15e}),")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=256)
@@ -124,7 +147,11 @@ def main():
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--backend", choices=["torch", "numpy"], default="torch")
     parser.add_argument("--dtype", choices=["float32", "float64"], default="float32")
+    parser.add_argument("--golden", action="store_true", help="print golden values and exit")
     args = parser.parse_args()
+    if args.golden:
+        golden()
+        return
 
     rng = np.random.default_rng(0)
     w0 = grf_sample(args.n, rng)

@@ -418,3 +418,34 @@ fn generator_is_reproducible_and_rejects_unstable_samples() {
     assert_eq!(generator.equation(), "navier_stokes");
     assert_eq!(generator.parameters()["config"]["flow"]["kind"], "fno_benchmark");
 }
+
+#[test]
+fn euler_cn_scheme_reproduces_the_fno_reference_step() {
+    // Golden values from `tools/bench_reference_ns.py --golden` (the FNO reference step in
+    // PyTorch 2.11.0, float64): 32², ν = 1e-3, Δt = 1e-3, 100 steps, FNO forcing.
+    let golden = [
+        ((0, 0), 4.905019744041899e-01),
+        ((3, 17), 6.820607993231922e-01),
+        ((10, 5), 3.121618394308412e-02),
+        ((25, 30), -8.051533879884053e-01),
+    ];
+    let (n, nu) = (32, 1e-3);
+    let omega0 = sample_grid(n, 1.0, |x, y| {
+        (2.0 * PI * x).sin() * (4.0 * PI * y).cos() + 0.5 * (2.0 * PI * (3.0 * x + y)).cos()
+    });
+    let config = NsConfig::new(n, 1.0, nu)
+        .with_scheme(TimeScheme::EulerCrankNicolson)
+        .with_time_step(TimeStep::Fixed(1e-3));
+    let mut solver = NavierStokes2d::new(config)
+        .unwrap()
+        .with_forcing(&NsFlow::FnoBenchmark { nu }.forcing(n))
+        .unwrap();
+    solver.set_vorticity(&omega0).unwrap();
+    assert_eq!(solver.advance(0.1).unwrap().steps, 100);
+    let omega = solver.vorticity();
+    for ((i, j), expected) in golden {
+        let got = omega[i * n + j];
+        // Same scheme, different FFT libraries and operation order: round-off only.
+        assert!((got - expected).abs() < 1e-12, "ω[{i}, {j}] = {got}, reference {expected}");
+    }
+}
