@@ -47,7 +47,8 @@ fn accuracy_report(omega0: &[f64]) {
         let (ours, steps) = run(TimeScheme::IfRk4, TimeStep::Cfl(cfl), omega0, 1.0);
         eprintln!("IF-RK4 CFL {cfl}: {steps} steps, rel L2 error {:.3e}", rel_l2(&ours, &exact));
     }
-    let (reference, steps) = run(TimeScheme::EulerCrankNicolson, TimeStep::Fixed(1e-4), omega0, 1.0);
+    let (reference, steps) =
+        run(TimeScheme::EulerCrankNicolson, TimeStep::Fixed(1e-4), omega0, 1.0);
     eprintln!("Euler/CN dt 1e-4: {steps} steps, rel L2 error {:.3e}", rel_l2(&reference, &exact));
 }
 
