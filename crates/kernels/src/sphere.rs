@@ -60,6 +60,12 @@ impl SphereGridSpec {
         Ok(Self { colatitudes, weights, n_lon })
     }
 
+    /// The grid of a [`lno_quadrature::SphereGrid`] (equiangular, Legendre–Gauss or Lobatto),
+    /// with its exact f64 latitude weights (Σ = 2).
+    pub fn from_grid(grid: &lno_quadrature::SphereGrid) -> Result<Self> {
+        Self::new(grid.colatitudes().to_vec(), grid.latitude_weights().to_vec(), grid.nlon())
+    }
+
     /// Colatitudes, ascending.
     pub fn colatitudes(&self) -> &[f64] {
         &self.colatitudes
