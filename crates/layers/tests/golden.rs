@@ -65,9 +65,16 @@ fn grid_disco_matches_neuralop_equidistant_disco_at_the_training_resolution() {
         // The reference always zero-pads.
         let config = DiscoGridConfig { groups, bias: true, padding: Padding::Zeros, stride };
         let ws = w.size();
-        let layer =
-            DiscoConvGrid::new(&vs.root(), ws[1] * groups, ws[0], basis, cutoff, [2.0, 2.0], config)
-                .unwrap();
+        let layer = DiscoConvGrid::new(
+            &vs.root(),
+            ws[1] * groups,
+            ws[0],
+            basis,
+            cutoff,
+            [2.0, 2.0],
+            config,
+        )
+        .unwrap();
         set_var(&vs, "weight", w);
         set_var(&vs, "bias", &g["bias"]);
         check(name, &layer.f_forward(x).unwrap(), &g["y"]);

@@ -82,12 +82,8 @@ pub fn gradcheck(name: &str, params: &[Tensor], x: &Tensor, f: &dyn Fn(&Tensor) 
 
 /// Reads `tools/golden/layers/<name>.npz` into a map.
 pub fn golden(name: &str) -> HashMap<String, Tensor> {
-    let path =
-        format!("{}/../../tools/golden/layers/{name}.npz", env!("CARGO_MANIFEST_DIR"));
-    Tensor::read_npz(&path)
-        .unwrap_or_else(|e| panic!("reading {path}: {e}"))
-        .into_iter()
-        .collect()
+    let path = format!("{}/../../tools/golden/layers/{name}.npz", env!("CARGO_MANIFEST_DIR"));
+    Tensor::read_npz(&path).unwrap_or_else(|e| panic!("reading {path}: {e}")).into_iter().collect()
 }
 
 /// Copies `value` into the variable `name` of `vs` (shapes must agree).
