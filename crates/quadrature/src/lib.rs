@@ -9,15 +9,15 @@
 pub mod clenshaw_curtis;
 pub mod error;
 pub mod gauss_legendre;
+pub mod irregular;
 pub mod legendre;
 pub mod lobatto;
 pub mod rule;
 pub mod sht;
 pub mod sphere;
+pub mod sphere_points;
 pub mod tensor;
 pub mod trapezoid;
-pub mod irregular;
-pub mod sphere_points;
 
 pub use clenshaw_curtis::clenshaw_curtis;
 pub use error::{QuadratureError, Result};
@@ -30,4 +30,3 @@ pub use sht::{Sht, Spectrum, VectorSht};
 pub use sphere::{SphereGrid, SphereGridKind};
 pub use tensor::{Axis, AxisRule, TensorGrid, TensorGrid2, TensorGrid3};
 pub use trapezoid::trapezoid;
-
