@@ -24,9 +24,21 @@ fn rel_err(a: &Tensor, b: &Tensor) -> f64 {
 }
 
 #[test]
+#[allow(clippy::type_complexity)] // an inline table of test cases
 fn sphere_disco_matches_torch_harmonics_0_7_4() {
     let f = fixtures();
-    let cases: &[(&str, bool, [usize; 2], [usize; 2], &[usize], SphereGridKind, SphereGridKind, Option<f64>, i64, i64)] = &[
+    let cases: &[(
+        &str,
+        bool,
+        [usize; 2],
+        [usize; 2],
+        &[usize],
+        SphereGridKind,
+        SphereGridKind,
+        Option<f64>,
+        i64,
+        i64,
+    )] = &[
         ("r4a", false, [16, 32], [16, 32], &[3, 4], Eq, Eq, None, 1, 3),
         ("r4b", false, [16, 32], [8, 16], &[2, 4], Eq, Lg, None, 1, 3),
         ("r4c", true, [8, 16], [16, 32], &[3, 4], Lg, Eq, None, 1, 3),

@@ -115,7 +115,9 @@ fn dense_transpose(
                 for t in 0..hi {
                     for q in 0..wi {
                         let u: f64 = (0..c_n)
-                            .map(|c| w[(o * c_n + c) * k_n + k] * x[((b * c_n + c) * hi + t) * wi + q])
+                            .map(|c| {
+                                w[(o * c_n + c) * k_n + k] * x[((b * c_n + c) * hi + t) * wi + q]
+                            })
                             .sum();
                         let row = &psi[(k * hi + t) * ho * wo..(k * hi + t + 1) * ho * wo];
                         for j in 0..ho {
@@ -135,18 +137,21 @@ fn dense_transpose(
 }
 
 #[test]
+#[allow(clippy::type_complexity)] // an inline table of test cases
 fn disco_forward_matches_dense_rolled_psi_oracle_on_all_grids() {
     // (grid_in, grid_out, in_shape, out_shape, kernel_shape, groups, block)
-    let cases: &[(SphereGridKind, SphereGridKind, [usize; 2], [usize; 2], &[usize], i64, usize)] = &[
-        (Eq, Eq, [16, 32], [16, 32], &[3, 4], 1, 16),
-        (Eq, Lg, [16, 32], [8, 16], &[2, 4], 1, 3),
-        (Lo, Lo, [12, 24], [12, 24], &[3], 2, 5),
-        (Lg, Eq, [10, 20], [9, 10], &[3, 2], 1, 4),
-    ];
+    let cases: &[(SphereGridKind, SphereGridKind, [usize; 2], [usize; 2], &[usize], i64, usize)] =
+        &[
+            (Eq, Eq, [16, 32], [16, 32], &[3, 4], 1, 16),
+            (Eq, Lg, [16, 32], [8, 16], &[2, 4], 1, 3),
+            (Lo, Lo, [12, 24], [12, 24], &[3], 2, 5),
+            (Lg, Eq, [10, 20], [9, 10], &[3, 2], 1, 4),
+        ];
     for &device in &devices() {
         for &(gi, go, ins, outs, ks, groups, block) in cases {
             let vs = nn::VarStore::new(device);
-            let opts = DiscoS2Options { grid_in: gi, grid_out: go, groups, block, ..Default::default() };
+            let opts =
+                DiscoS2Options { grid_in: gi, grid_out: go, groups, block, ..Default::default() };
             let layer = DiscoConvS2::new(&vs.root(), 2, 4, ins, outs, ks, opts).unwrap();
             let (b, c, o) = (2, 2, 4);
             let xv = field(b, c, ins[0], ins[1]);
@@ -173,6 +178,7 @@ fn disco_forward_matches_dense_rolled_psi_oracle_on_all_grids() {
 }
 
 #[test]
+#[allow(clippy::type_complexity)] // an inline table of test cases
 fn disco_transpose_matches_dense_oracle_on_all_grids() {
     let cases: &[(SphereGridKind, SphereGridKind, [usize; 2], [usize; 2], &[usize], usize)] = &[
         (Lg, Eq, [8, 16], [16, 32], &[3, 4], 16),
@@ -218,11 +224,9 @@ fn disco_bias_is_added_per_output_channel_and_bad_inputs_are_errors() {
     let y = layer.f_forward(&Tensor::zeros([1, 2, 8, 16], (Kind::Float, Device::Cpu))).unwrap();
     let means = to_vec(&y.mean_dim([0i64, 2, 3].as_slice(), false, Kind::Float));
     assert_eq!(means, vec![1.0, 2.0, 3.0]);
-    for (shape, what) in [
-        (vec![1i64, 3, 8, 16], "3"),
-        (vec![1, 2, 8, 17], "17"),
-        (vec![2, 8, 16], "[2, 8, 16]"),
-    ] {
+    for (shape, what) in
+        [(vec![1i64, 3, 8, 16], "3"), (vec![1, 2, 8, 17], "17"), (vec![2, 8, 16], "[2, 8, 16]")]
+    {
         let e = layer.f_forward(&Tensor::zeros(shape.as_slice(), (Kind::Float, Device::Cpu)));
         let msg = e.unwrap_err().to_string();
         assert!(msg.contains("input `x`") && msg.contains(what), "{msg}");
@@ -287,7 +291,9 @@ fn tensor_sht_round_trip_recovers_band_limited_fields_and_spectra() {
                 for l in 0..lmax {
                     for m in 0..mmax.min(l + 1) {
                         for part in 0..2 {
-                            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                            state = state
+                                .wrapping_mul(6364136223846793005)
+                                .wrapping_add(1442695040888963407);
                             let r = (state >> 11) as f64 / (1u64 << 53) as f64 - 0.5;
                             if !(m == 0 && part == 1) {
                                 spec[((i * lmax + l) * mmax + m) * 2 + part] = r;
@@ -414,11 +420,14 @@ fn spectral_conv_with_identity_weights_is_the_sht_projection() {
     let reference_sht = RealSht::new(h, w, Some(12), Some(12), Lg, device).unwrap();
     let layer = SpectralConvS2::new(&vs.root(), sht, isht, 2, 2, 2.0, false).unwrap();
     tch::no_grad(|| {
-        let eye = Tensor::eye(2, (Kind::Float, device)).view([2, 2, 1, 1]).expand([2, 2, 12, 1], true);
+        let eye =
+            Tensor::eye(2, (Kind::Float, device)).view([2, 2, 1, 1]).expand([2, 2, 12, 1], true);
         let ident = Tensor::cat(&[eye, Tensor::zeros([2, 2, 12, 1], (Kind::Float, device))], 3);
         layer.weight().shallow_clone().copy_(&ident);
     });
-    let x = Tensor::from_slice(&field(1, 2, h, w)).view([1, 2, h as i64, w as i64]).to_kind(Kind::Float);
+    let x = Tensor::from_slice(&field(1, 2, h, w))
+        .view([1, 2, h as i64, w as i64])
+        .to_kind(Kind::Float);
     let (y, residual) = layer.f_forward_with_residual(&x).unwrap();
     let want = reference_isht.f_forward(&reference_sht.f_forward(&x).unwrap()).unwrap();
     // f32 transforms.
