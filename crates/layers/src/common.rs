@@ -77,7 +77,7 @@ pub(crate) fn check_input(
             format!("shape {size:?}"),
         ));
     }
-    if size.iter().any(|&n| n == 0) {
+    if size.contains(&0) {
         return Err(LayerError::input("x", "non-empty dims", format!("shape {size:?}")));
     }
     if x.kind() != kind {

@@ -43,6 +43,9 @@ impl Default for DiscoGridConfig {
     }
 }
 
+/// Cache key of a tap tensor: grid, dtype, device.
+type TapKey = ([i64; 2], Kind, Device);
+
 /// Geometry shared by the forward and transpose layers: the basis, cutoff, domain and a cache of
 /// taps per (grid, dtype, device).
 #[derive(Debug)]
@@ -50,7 +53,7 @@ struct TapSource {
     basis: Basis,
     cutoff: f64,
     domain_lengths: [f64; 2],
-    cache: Mutex<Vec<(([i64; 2], Kind, Device), Tensor)>>,
+    cache: Mutex<Vec<(TapKey, Tensor)>>,
 }
 
 impl TapSource {

@@ -27,6 +27,7 @@ pub mod error;
 pub mod local_branch;
 pub mod runtime;
 pub mod spectral;
+pub mod sphere;
 
 pub use blocks::{
     ChannelMlp, ChannelMlpConfig, Gelu, GridEmbedding, GroupNorm, InstanceNorm, Skip, SkipKind,

@@ -37,7 +37,7 @@ impl RuntimeInfo {
 
 impl fmt::Display for RuntimeInfo {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "{:<18} {}", "tch", "0.24.0 (PyTorch 2.11.0)")?;
+        writeln!(f, "{:<18} 0.24.0 (PyTorch 2.11.0)", "tch")?;
         writeln!(
             f,
             "{:<18} {} ({} device(s), cuDNN {})",

@@ -92,8 +92,10 @@ impl SpectralConv {
         if let Some(m) = n_modes.iter().find(|&&m| m < 1) {
             return Err(LayerError::parameter("n_modes", "entries ≥ 1", m));
         }
-        if let Some(f) = &config.resolution_scaling {
-            if f.len() != n_modes.len() || f.iter().any(|v| !(v.is_finite() && *v > 0.0)) {
+        if let Some(f) = &config.resolution_scaling
+            && (f.len() != n_modes.len() || f.iter().any(|v| !(v.is_finite() && *v > 0.0)))
+        {
+            {
                 return Err(LayerError::parameter(
                     "resolution_scaling",
                     format!("{} finite factors > 0", n_modes.len()),

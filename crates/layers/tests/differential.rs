@@ -72,9 +72,12 @@ fn stencil_oracle(x: &Tensor, w: &Tensor, groups: i64, h: f64, padding: Padding)
     Tensor::from_slice(&out).view(shape.as_slice())
 }
 
+type Case = (&'static [i64], &'static [f64], i64, i64, i64);
+
 #[test]
 fn fd_conv_equals_the_stencil_loop_for_every_padding_dimension_and_grouping() {
-    let cases: [(&[i64], &[f64], i64, i64, i64); 4] = [
+    // (input shape, domain lengths, kernel size, groups, out channels)
+    let cases: [Case; 4] = [
         (&[2, 2, 9], &[1.5], 3, 2, 2),
         (&[2, 2, 6, 7], &[1.0, 2.0], 3, 1, 3),
         (&[1, 4, 6, 5], &[0.7, 0.7], 5, 2, 2),
