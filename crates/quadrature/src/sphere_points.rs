@@ -19,8 +19,9 @@ use std::f64::consts::PI;
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use spade::{DelaunayTriangulation, HasPosition, Point2, Triangulation};
+use spade::{DelaunayTriangulation, Point2, Triangulation};
 
+use crate::irregular::Node;
 use crate::{QuadratureError, Result};
 
 /// A point in 3-D space.
@@ -183,20 +184,6 @@ fn validate(points: &[[f64; 3]]) -> Result<Vec<P3>> {
         }
     }
     Ok(pts)
-}
-
-/// A projected point that remembers its index.
-#[derive(Debug, Clone, Copy)]
-struct Node {
-    pos: Point2<f64>,
-    idx: usize,
-}
-
-impl HasPosition for Node {
-    type Scalar = f64;
-    fn position(&self) -> Point2<f64> {
-        self.pos
-    }
 }
 
 /// Spherical Delaunay triangulation of unit vectors; see the module docs.

@@ -16,6 +16,7 @@ use tch::{Device, Tensor, nn};
 
 use super::banded::{BandedFourierOperator, DEFAULT_BLOCK};
 use super::{check_field, grid_spec};
+use crate::common::check_channels;
 use crate::error::{LayerError, Result};
 
 /// Options of the sphere DISCO layers; the defaults are torch-harmonics 0.7.4's.
@@ -161,26 +162,6 @@ impl Core {
     fn check(&self, x: &Tensor) -> Result<()> {
         check_field(x, self.in_channels, self.in_shape, self.weight.kind(), self.device)
     }
-}
-
-/// Checks channel counts and groups.
-fn check_channels(in_channels: i64, out_channels: i64, groups: i64) -> Result<()> {
-    if in_channels <= 0 {
-        return Err(LayerError::parameter("in_channels", "at least 1", in_channels));
-    }
-    if out_channels <= 0 {
-        return Err(LayerError::parameter("out_channels", "at least 1", out_channels));
-    }
-    if groups <= 0 || in_channels % groups != 0 || out_channels % groups != 0 {
-        return Err(LayerError::parameter(
-            "groups",
-            format!(
-                "a positive divisor of in_channels ({in_channels}) and out_channels ({out_channels})"
-            ),
-            groups,
-        ));
-    }
-    Ok(())
 }
 
 /// Real view of the longitude rfft of `x [B, C, H, W]` (after zero-upsampling by `up`),

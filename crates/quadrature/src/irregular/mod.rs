@@ -72,11 +72,12 @@ pub struct Domain {
     piece_boxes: Vec<[f64; 4]>,
 }
 
-/// A triangulation vertex that remembers which input point it came from.
+/// A triangulation vertex that remembers which input point it came from (also used by
+/// `sphere_points` for its projected points).
 #[derive(Debug, Clone, Copy)]
-struct Node {
-    pos: Point2<f64>,
-    idx: usize,
+pub(crate) struct Node {
+    pub(crate) pos: Point2<f64>,
+    pub(crate) idx: usize,
 }
 
 impl HasPosition for Node {
