@@ -1,0 +1,1 @@
+//! normalizer (being written).

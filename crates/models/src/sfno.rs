@@ -1,0 +1,1 @@
+//! sfno (being written).

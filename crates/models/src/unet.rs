@@ -1,0 +1,1 @@
+//! unet (being written).

@@ -1,0 +1,1 @@
+//! Flow past a cylinder (being written).
