@@ -1,1 +1,0 @@
-//! Shallow water on the rotating sphere (being written).
