@@ -109,7 +109,7 @@ impl SpectralConv {
         dims.push(2);
         let std = (2.0 / (in_channels + out_channels) as f64).sqrt();
         let weight =
-            path.f_var("weight", &dims, Init::Randn { mean: 0.0, stdev: std / 2f64.sqrt() })?;
+            path.f_var("weight_ri", &dims, Init::Randn { mean: 0.0, stdev: std / 2f64.sqrt() })?;
         let bias = if config.bias {
             Some(path.f_var("bias", &[out_channels], Init::Randn { mean: 0.0, stdev: std })?)
         } else {
@@ -118,7 +118,9 @@ impl SpectralConv {
         Ok(Self { weight, bias, in_channels, out_channels, n_modes: n_modes.to_vec(), config })
     }
 
-    /// The real-stacked weight `(in, out, m_1, …, m_d/2 + 1, 2)`.
+    /// The real-stacked weight `(in, out, m_1, …, m_d/2 + 1, 2)`. Its VarStore name is
+    /// `weight_ri`: the suffix tells lno-models' AdamW to treat the last dim as one complex
+    /// number (shared second moment |g|²), see docs/training.md.
     pub fn weight(&self) -> &Tensor {
         &self.weight
     }

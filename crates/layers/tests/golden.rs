@@ -146,7 +146,7 @@ fn spectral_conv_matches_neuralop_on_even_sizes_in_one_two_and_three_dims() {
         let layer =
             SpectralConv::new(&vs.root(), ws[0], ws[1], &modes, SpectralConvConfig::default())
                 .unwrap();
-        set_var(&vs, "weight", w);
+        set_var(&vs, "weight_ri", w);
         set_var(&vs, "bias", &g["bias"]);
         assert_eq!(layer.weight().kind(), Kind::Float);
         check(name, &layer.f_forward(x).unwrap(), &g["y"]);

@@ -160,7 +160,7 @@ fn identity_weights_return_band_limited_fields_unchanged_on_odd_grids() {
             ],
             -1,
         );
-        common::set_var(&vs, "weight", &w);
+        common::set_var(&vs, "weight_ri", &w);
         // Frequencies (±3, 2) and (−4, 1) are inside the kept band [−4, 4) × [0, 5).
         let i = Tensor::arange(n0, (Kind::Double, Device::Cpu)).view([n0, 1]) / n0 as f64;
         let j = Tensor::arange(n1, (Kind::Double, Device::Cpu)).view([1, n1]) / n1 as f64;

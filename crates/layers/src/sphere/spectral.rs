@@ -61,7 +61,7 @@ impl SpectralConvS2 {
         let lmax = sht.modes().0 as i64;
         let std = (gain / in_channels as f64 / 2.0).sqrt();
         let weight = vs.f_var(
-            "weight",
+            "weight_ri",
             &[out_channels, in_channels, lmax, 2],
             nn::Init::Randn { mean: 0.0, stdev: std },
         )?;
@@ -107,7 +107,9 @@ impl SpectralConvS2 {
         Ok((y, residual))
     }
 
-    /// `weight [C_out, C_in, lmax, 2]`.
+    /// `weight [C_out, C_in, lmax, 2]`, complex stored as (re, im). Its VarStore name is
+    /// `weight_ri`: the suffix tells lno-models' AdamW to treat the last dim as one complex
+    /// number (shared second moment |g|²), see docs/training.md.
     pub fn weight(&self) -> &Tensor {
         &self.weight
     }
