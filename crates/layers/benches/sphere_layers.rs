@@ -2,7 +2,8 @@
 //! DISCO forward and forward + backward at 128×256, batch 4, 32 → 32 channels, kernel [3, 4]
 //! (equiangular, default cutoff), and the tensor SHT round trip at 256×512, batch 4 × 32
 //! channels (equiangular, lmax = mmax = 128, torch-harmonics 0.9.3's default truncation).
-//! libtorch runs on 2 threads like the reference.
+//! libtorch runs on 2 threads like the reference. `forward_backward_block8` is the same layer
+//! with 8-latitude blocks of the banded contraction instead of the default 16.
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use lno_layers::sphere::{DiscoConvS2, DiscoS2Options, InverseRealSht, RealSht};
@@ -28,6 +29,22 @@ fn disco(c: &mut Criterion) {
             let mut xg = xg.shallow_clone();
             xg.zero_grad();
             let mut w = layer.weight().shallow_clone();
+            w.zero_grad();
+        })
+    });
+    // The same layer with smaller latitude blocks (less zero fill in the banded product, smaller
+    // matrices per batched-matmul item).
+    let opts8 = DiscoS2Options { bias: false, block: 8, ..Default::default() };
+    let layer8 =
+        DiscoConvS2::new(&vs.root().sub("b8"), 32, 32, [128, 256], [128, 256], &[3, 4], opts8)
+            .unwrap();
+    g.bench_function("forward_backward_block8", |b| {
+        b.iter(|| {
+            let y = layer8.f_forward(&xg).unwrap();
+            (&y * &y).sum(Kind::Float).backward();
+            let mut xg = xg.shallow_clone();
+            xg.zero_grad();
+            let mut w = layer8.weight().shallow_clone();
             w.zero_grad();
         })
     });

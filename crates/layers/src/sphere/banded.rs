@@ -29,6 +29,9 @@ use crate::error::{LayerError, Result};
 /// the size of the small matrices in the batched matmul).
 pub const DEFAULT_BLOCK: usize = 16;
 
+/// Byte budget of one chunk of the forward's per-item intermediate (about half an L2 cache).
+pub const CHUNK_BYTES: usize = 1 << 20;
+
 /// Ψ in banded longitude-Fourier form; see the module docs.
 #[derive(Debug)]
 pub struct BandedFourierOperator {
@@ -165,6 +168,10 @@ impl BandedFourierOperator {
     /// Forward: `x̂ [B, n_modes, 2, n_lat_in, C]` (real view of the longitude rfft, already
     /// permuted) → `[B, n_modes, n_blocks, 2, block, K·C]` contracted with `weight [K·C, O]`
     /// → real spectrum `[B, O, n_lat_out, n_modes, 2]`.
+    ///
+    /// The `(m, block)` items are processed in chunks whose `[items, 2·block·K, C]` intermediate
+    /// stays within [`CHUNK_BYTES`] (cache-resident), so the K-fold larger intermediate never
+    /// goes through main memory; the weight GEMM then reads it hot.
     pub(crate) fn apply_forward(&self, xr: &Tensor, weight: &Tensor) -> Result<Tensor> {
         let (m, nb, bl, wi) =
             (self.n_modes as i64, self.n_blocks as i64, self.block as i64, self.window as i64);
@@ -178,12 +185,22 @@ impl BandedFourierOperator {
             .f_permute([0, 1, 3, 2, 4, 5])?
             .f_reshape([b, m * nb, 2 * wi, c])?;
         let k = self.n_basis as i64;
-        let mut outs = Vec::with_capacity(b as usize);
+        let items = m * nb;
+        let rows = 2 * bl * k;
+        let per_item = (rows * c.max(1)) as usize * xr.kind().elt_size_in_bytes();
+        let chunk = (CHUNK_BYTES / per_item.max(1)).clamp(1, items as usize) as i64;
+        let mut outs = Vec::new();
         for i in 0..b {
-            let y = blocks.f_bmm(&xw.f_get(i)?)?; // [m·nb, 2·bl·K, C]
-            outs.push(y.f_view([m * nb * 2 * bl, k * c])?.f_mm(weight)?);
+            let xi = xw.f_get(i)?;
+            let mut start = 0;
+            while start < items {
+                let len = chunk.min(items - start);
+                let y = blocks.f_narrow(0, start, len)?.f_bmm(&xi.f_narrow(0, start, len)?)?;
+                outs.push(y.f_view([len * 2 * bl, k * c])?.f_mm(weight)?);
+                start += len;
+            }
         }
-        self.finish(&outs, b, o)
+        self.finish(&Tensor::f_cat(&outs, 0)?, b, o)
     }
 
     /// Transpose: `ẑ [B, n_modes, 2, n_lat_in, K·O]` (weights already applied) →
@@ -202,14 +219,13 @@ impl BandedFourierOperator {
         for i in 0..b {
             outs.push(blocks.f_bmm(&zw.f_get(i)?)?); // [m·nb, 2·bl, O]
         }
-        self.finish(&outs, b, o)
+        self.finish(&Tensor::f_cat(&outs, 0)?, b, o)
     }
 
-    /// `[m·nb, 2·bl, O]` per batch element → `[B, O, n_lat_out, n_modes, 2]`.
-    fn finish(&self, outs: &[Tensor], b: i64, o: i64) -> Result<Tensor> {
+    /// `[B·m·nb·2·bl, O]` (rows batch-major) → `[B, O, n_lat_out, n_modes, 2]`.
+    fn finish(&self, y: &Tensor, b: i64, o: i64) -> Result<Tensor> {
         let (m, nb, bl) = (self.n_modes as i64, self.n_blocks as i64, self.block as i64);
-        Ok(Tensor::f_stack(outs, 0)?
-            .f_view([b, m, nb, 2, bl, o])?
+        Ok(y.f_view([b, m, nb, 2, bl, o])?
             .f_permute([0, 5, 2, 4, 1, 3])?
             .f_reshape([b, o, nb * bl, m, 2])?
             .f_narrow(2, 0, self.n_lat_out as i64)?)

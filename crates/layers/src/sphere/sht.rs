@@ -90,7 +90,7 @@ pub struct RealSht {
     lmax: usize,
     mmax: usize,
     grid: SphereGridKind,
-    /// `[mmax, nlat, lmax]`: `w_k P̄ₗᵐ(cos θ_k)`, f32.
+    /// `[mmax, nlat, lmax]`: `2π w_k P̄ₗᵐ(cos θ_k)`, f32.
     weights: Tensor,
 }
 
@@ -109,12 +109,16 @@ impl RealSht {
         device: Device,
     ) -> Result<Self> {
         let t = tables(nlat, nlon, lmax, mmax, grid)?;
-        // dense[m][l][k] · w_k, transposed to [m][k][l] for the batched matmul.
+        // 2π · dense[m][l][k] · w_k, transposed to [m][k][l] for the batched matmul (the 2π of
+        // the longitude integral is folded in here, saving a pass over the spectrum per call).
         let mut buf = vec![0f32; t.mmax * nlat * t.lmax];
         for m in 0..t.mmax {
             for l in 0..t.lmax {
                 for k in 0..nlat {
-                    let v = t.dense[(m * t.lmax + l) * nlat + k] * t.weights[k];
+                    let v = 2.0
+                        * std::f64::consts::PI
+                        * t.dense[(m * t.lmax + l) * nlat + k]
+                        * t.weights[k];
                     buf[(m * nlat + k) * t.lmax + l] = v as f32;
                 }
             }
@@ -138,7 +142,6 @@ impl RealSht {
             .f_fft_rfft(None, -1, "forward")?
             .f_view_as_real()?
             .f_narrow(2, 0, m)?
-            .f_mul_scalar(2.0 * std::f64::consts::PI)?
             .f_permute([2, 0, 3, 1])?
             .f_reshape([m, 2 * n, h])?;
         let a = xr
