@@ -16,9 +16,9 @@
 
 use lno_kernels::{Basis, DiscoPlanarSpec, KernelError};
 use lno_layers::{
-    ChannelMlp, ChannelMlpConfig, DiscoCloudConfig, DiscoConvCloud, DiscoConvGrid,
-    DiscoGridConfig, FiniteDifferenceConfig, FiniteDifferenceConv, LayerError, LocalBranch, Skip,
-    SkipKind, SpectralConv, SpectralConvConfig,
+    ChannelMlp, ChannelMlpConfig, DiscoCloudConfig, DiscoConvCloud, DiscoConvGrid, DiscoGridConfig,
+    FiniteDifferenceConfig, FiniteDifferenceConv, LayerError, LocalBranch, Skip, SkipKind,
+    SpectralConv, SpectralConvConfig,
 };
 use lno_quadrature::irregular::{Domain, WeightMethod};
 use serde::{Deserialize, Serialize};
@@ -187,7 +187,8 @@ impl CloudNoConfig {
         for d in 0..2 {
             let m = self.n_modes[d];
             // neuralop keeps m frequencies on non-last dims and m/2 + 1 on the last one.
-            let max = if d == 0 { self.latent_shape[0] as i64 } else { self.latent_shape[1] as i64 };
+            let max =
+                if d == 0 { self.latent_shape[0] as i64 } else { self.latent_shape[1] as i64 };
             if m < 1 || m > max {
                 return Err(ModelError::config(
                     "n_modes",
@@ -200,10 +201,9 @@ impl CloudNoConfig {
         if !(p.is_finite() && (0.0..1.0).contains(&p)) {
             return Err(ModelError::config("latent_padding", "a fraction in [0, 1)", p));
         }
-        for (name, r) in [
-            ("lifting_ratio", self.lifting_ratio),
-            ("projection_ratio", self.projection_ratio),
-        ] {
+        for (name, r) in
+            [("lifting_ratio", self.lifting_ratio), ("projection_ratio", self.projection_ratio)]
+        {
             if !(r.is_finite() && (r * self.hidden_channels as f64) as i64 >= 1) {
                 return Err(ModelError::config(
                     name,
@@ -212,7 +212,8 @@ impl CloudNoConfig {
                 ));
             }
         }
-        for (name, c) in [("encoder_cutoff", self.encoder_cutoff), ("decoder_cutoff", self.decoder_cutoff)]
+        for (name, c) in
+            [("encoder_cutoff", self.encoder_cutoff), ("decoder_cutoff", self.decoder_cutoff)]
         {
             if let Some(c) = c
                 && !(c.is_finite() && c > 0.0)
@@ -305,7 +306,11 @@ impl CloudGeometry {
     ///
     /// # Errors
     /// The quadrature crate's error (points outside the domain, missing boundary vertices…).
-    pub fn from_domain(domain: &Domain, points: Vec<[f64; 2]>, method: WeightMethod) -> Result<Self> {
+    pub fn from_domain(
+        domain: &Domain,
+        points: Vec<[f64; 2]>,
+        method: WeightMethod,
+    ) -> Result<Self> {
         let weights = domain
             .weights(&points, method)
             .map_err(|e| ModelError::config("points", "points the quadrature rule accepts", e))?;
@@ -447,7 +452,9 @@ impl CloudNo {
         if dec_cut < half_diag {
             return Err(ModelError::config(
                 "decoder_cutoff",
-                format!("at least half a latent cell diagonal ({half_diag}) so that every point sees the grid"),
+                format!(
+                    "at least half a latent cell diagonal ({half_diag}) so that every point sees the grid"
+                ),
                 dec_cut,
             ));
         }
@@ -489,7 +496,8 @@ impl CloudNo {
                 enc_cut,
             ));
         }
-        let basis = || Basis::piecewise_linear(c.kernel_shape[0], c.kernel_shape[1]).map_err(kernel_err);
+        let basis =
+            || Basis::piecewise_linear(c.kernel_shape[0], c.kernel_shape[1]).map_err(kernel_err);
         let enc_out: Vec<[f64; 2]> = active.iter().map(|&i| grid_points[i as usize]).collect();
         let enc_spec = DiscoPlanarSpec::forward(
             geometry.points.clone(),
@@ -563,8 +571,12 @@ impl CloudNo {
             DiscoCloudConfig::default(),
         )?;
         let point_skip = Skip::new(&(path / "point_skip"), hidden, hidden, SkipKind::Linear)?;
-        let projection =
-            ChannelMlp::new(&(path / "projection"), hidden, c.out_channels, mlp(c.projection_ratio))?;
+        let projection = ChannelMlp::new(
+            &(path / "projection"),
+            hidden,
+            c.out_channels,
+            mlp(c.projection_ratio),
+        )?;
 
         let mut model = Self {
             config: c.clone(),
@@ -595,7 +607,9 @@ impl CloudNo {
             n += numel(b.spectral.weight()) + opt_numel(b.spectral.bias());
             n += opt_numel(b.skip.weight());
             if let Some(l) = &b.local {
-                n += numel(l.fd().weight()) + numel(l.disco().weight()) + opt_numel(l.disco().bias());
+                n += numel(l.fd().weight())
+                    + numel(l.disco().weight())
+                    + opt_numel(l.disco().bias());
             }
         }
         n

@@ -348,7 +348,9 @@ impl SphereNoConfig {
                 "a value",
             ));
         }
-        for (name, shape) in [("kernel_shape", self.kernel()), ("encoder_kernel_shape", self.encoder_kernel())] {
+        for (name, shape) in
+            [("kernel_shape", self.kernel()), ("encoder_kernel_shape", self.encoder_kernel())]
+        {
             if shape.is_empty() || shape.len() > 2 || shape.contains(&0) {
                 return Err(ModelError::config(
                     name,
@@ -364,7 +366,9 @@ impl SphereNoConfig {
         }
         let needs_divisible = match arch {
             SphereArchitecture::Sfno => false,
-            SphereArchitecture::LocalSfno => (h, w) != (nlat, nlon) || self.grid != self.grid_internal,
+            SphereArchitecture::LocalSfno => {
+                (h, w) != (nlat, nlon) || self.grid != self.grid_internal
+            }
             SphereArchitecture::Lsno => true,
         };
         if needs_divisible && nlon % w != 0 {
@@ -378,7 +382,10 @@ impl SphereNoConfig {
                 format!("{} (internal {h} × {w})", self.effective_scale_factor()),
             ));
         }
-        if arch == SphereArchitecture::Lsno && self.big_skip && self.in_channels != self.out_channels {
+        if arch == SphereArchitecture::Lsno
+            && self.big_skip
+            && self.in_channels != self.out_channels
+        {
             return Err(ModelError::config(
                 "big_skip",
                 format!(
@@ -500,7 +507,15 @@ impl DiscoS2 {
             ..Default::default()
         };
         Ok(if shape_out[1] <= shape_in[1] {
-            Self::Forward(DiscoConvS2::new(p, c_in, c_out, shape_in, shape_out, kernel_shape, opts)?)
+            Self::Forward(DiscoConvS2::new(
+                p,
+                c_in,
+                c_out,
+                shape_in,
+                shape_out,
+                kernel_shape,
+                opts,
+            )?)
         } else {
             Self::Transpose(DiscoConvTransposeS2::new(
                 p,
@@ -576,7 +591,11 @@ enum Encoder {
 enum Decoder {
     Pointwise(Pointwise),
     /// SHT up-sampling to the output grid, then a DISCO convolution there.
-    ShtDisco { sht: RealSht, isht: InverseRealSht, conv: DiscoS2 },
+    ShtDisco {
+        sht: RealSht,
+        isht: InverseRealSht,
+        conv: DiscoS2,
+    },
 }
 
 /// SFNO, local SFNO or LSNO on the sphere (see [`SphereArchitecture`]).
@@ -743,7 +762,8 @@ impl SphereNo {
     }
 
     fn count_params(&self) -> i64 {
-        let norm = |n: &Option<AffineInstanceNorm>| n.as_ref().map_or(0, |n| 2 * n.weight.numel() as i64);
+        let norm =
+            |n: &Option<AffineInstanceNorm>| n.as_ref().map_or(0, |n| 2 * n.weight.numel() as i64);
         let mut n = match &self.encoder {
             Encoder::Pointwise(p) => p.n_params(),
             Encoder::Disco(d) => d.n_params(),
@@ -782,7 +802,8 @@ impl SphereNo {
         let c = &self.config;
         let size = x.size();
         let [nlat, nlon] = c.img_size;
-        if size.len() != 4 || size[0] < 1 || size[1..] != [c.in_channels, nlat as i64, nlon as i64] {
+        if size.len() != 4 || size[0] < 1 || size[1..] != [c.in_channels, nlat as i64, nlon as i64]
+        {
             return Err(ModelError::input(
                 "x",
                 format!(
