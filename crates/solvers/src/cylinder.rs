@@ -1,1 +1,0 @@
-//! Flow past a cylinder (being written).
