@@ -4,6 +4,7 @@
 //! what installs libtorch, so it must build on a machine that has none.
 
 mod doctor;
+mod lno;
 mod setup;
 mod test;
 
@@ -27,6 +28,9 @@ enum Task {
     Test(test::TestArgs),
     /// Print versions, the libtorch location, CUDA visibility and thread counts.
     Doctor,
+    /// Generate an experiment's train and test data: `cargo xtask gen-data <experiment>
+    /// [--full]` (experiments are the files in `configs/`).
+    GenData(lno::PassThrough),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -35,6 +39,7 @@ fn main() -> anyhow::Result<()> {
         Task::Setup(args) => setup::run(&args).map(|_| ()),
         Task::Test(args) => test::run(&args),
         Task::Doctor => doctor::run(),
+        Task::GenData(pass) => lno::run("gen-data", &pass),
     }
 }
 
