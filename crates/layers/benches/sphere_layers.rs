@@ -2,7 +2,9 @@
 //! DISCO forward and forward + backward at 128×256, batch 4, 32 → 32 channels, kernel [3, 4]
 //! (equiangular, default cutoff), and the tensor SHT round trip at 256×512, batch 4 × 32
 //! channels (equiangular, lmax = mmax = 128, torch-harmonics 0.9.3's default truncation).
-//! libtorch runs on 2 threads like the reference. `forward_backward_block8` is the same layer
+//! libtorch runs on 2 threads like the reference (`LNO_BENCH_THREADS` overrides, e.g. 1 to
+//! compare the work of the op sequences on a loaded machine, where every parallel region's
+//! barrier can cost a scheduler time slice). `forward_backward_block8` is the same layer
 //! with 8-latitude blocks of the banded contraction instead of the default 16.
 
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -10,8 +12,13 @@ use lno_layers::sphere::{DiscoConvS2, DiscoS2Options, InverseRealSht, RealSht};
 use lno_quadrature::SphereGridKind;
 use tch::{Device, Kind, Tensor, nn};
 
+/// libtorch intra-op threads: `LNO_BENCH_THREADS`, default 2 (the reference's setting).
+fn threads() -> i32 {
+    std::env::var("LNO_BENCH_THREADS").ok().and_then(|v| v.parse().ok()).unwrap_or(2)
+}
+
 fn disco(c: &mut Criterion) {
-    tch::set_num_threads(2);
+    tch::set_num_threads(threads());
     tch::manual_seed(0);
     let vs = nn::VarStore::new(Device::Cpu);
     let opts = DiscoS2Options { bias: false, ..Default::default() };
@@ -52,7 +59,7 @@ fn disco(c: &mut Criterion) {
 }
 
 fn sht(c: &mut Criterion) {
-    tch::set_num_threads(2);
+    tch::set_num_threads(threads());
     let (h, w) = (256, 512);
     let kind = SphereGridKind::Equiangular;
     let sht = RealSht::new(h, w, Some(128), Some(128), kind, Device::Cpu).unwrap();
