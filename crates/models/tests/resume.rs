@@ -96,6 +96,24 @@ impl Toy {
     }
 }
 
+/// Overwrites every variable with values from (seed, name order) only: torch's global
+/// generator is shared by the tests running in parallel threads of this binary.
+fn seeded_init(vs: &VarStore, seed: u64) {
+    let _guard = tch::no_grad_guard();
+    let mut vars: Vec<(String, Tensor)> = vs.variables().into_iter().collect();
+    vars.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut s = seed;
+    for (_, mut t) in vars {
+        let v: Vec<f32> = (0..t.numel())
+            .map(|_| {
+                s = splitmix(s);
+                (((s >> 11) as f64 / (1u64 << 53) as f64 - 0.5) * 0.6) as f32
+            })
+            .collect();
+        t.copy_(&Tensor::from_slice(&v).view(t.size().as_slice()));
+    }
+}
+
 struct Trainer {
     vs: VarStore,
     model: Toy,
@@ -110,10 +128,10 @@ const STEPS_PER_EPOCH: u64 = (N_SAMPLES / BATCH) as u64;
 
 impl Trainer {
     /// A fresh run: model seeded with `init_seed`, normalisers fitted on all training data.
-    fn fresh(init_seed: i64) -> Self {
-        tch::manual_seed(init_seed);
+    fn fresh(init_seed: u64) -> Self {
         let vs = VarStore::new(Device::Cpu);
         let model = Toy::new(&vs);
+        seeded_init(&vs, init_seed);
         let config = AdamWConfig { lr: 2e-2, weight_decay: 1e-3, ..AdamWConfig::default() };
         let opt = AdamW::new(&vs, config).unwrap();
         let sched =
