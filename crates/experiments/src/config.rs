@@ -120,6 +120,23 @@ impl ExperimentFile {
         Ok(parsed)
     }
 
+    /// Sets `<profile>.<section>.<key>` to `value` unless the file gives it (`section` may be
+    /// dotted, e.g. `models.fno`); used for values a command knows better than the user, such
+    /// as channel counts implied by the data.
+    pub fn set_default(&mut self, profile: Profile, section: &str, key: &str, value: toml::Value) {
+        let mut table = match self.table.get_mut(profile.key()) {
+            Some(toml::Value::Table(t)) => t,
+            _ => return,
+        };
+        for part in section.split('.') {
+            table = match table.get_mut(part) {
+                Some(toml::Value::Table(t)) => t,
+                _ => return,
+            };
+        }
+        table.entry(key.to_string()).or_insert(value);
+    }
+
     fn invalid(&self, detail: String) -> ConfigError {
         ConfigError::Invalid { path: self.path.display().to_string(), detail }
     }

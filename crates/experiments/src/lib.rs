@@ -7,6 +7,8 @@
 
 pub mod config;
 pub mod data;
+pub mod progress;
+pub mod train;
 
 pub use config::{ConfigError, ExperimentFile, Profile};
 pub use data::{DataSpec, GeneratorSpec, generate};

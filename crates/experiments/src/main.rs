@@ -22,6 +22,84 @@ enum Command {
     Doctor,
     /// Generate (or finish generating) an experiment's train and test data sets.
     GenData(GenDataArgs),
+    /// Train an experiment's models with equal budgets and print the comparison table.
+    Train(TrainArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct TrainArgs {
+    /// An experiment name (a file in `--configs`) or the path of an experiment TOML file.
+    experiment: String,
+    /// Train only these models (names of `[<profile>.models.*]`; repeatable).
+    #[arg(long = "model")]
+    models: Vec<String>,
+    /// `cpu`, `cuda` or `cuda:N`.
+    #[arg(long, default_value = "cpu")]
+    device: String,
+    /// Paper-scale settings (meant for a GPU) instead of the quick profile.
+    #[arg(long)]
+    full: bool,
+    /// The quick profile (the default).
+    #[arg(long, conflicts_with = "full")]
+    quick: bool,
+    /// Continue every model from its newest checkpoint.
+    #[arg(long)]
+    resume: bool,
+    /// Override the number of epochs.
+    #[arg(long)]
+    epochs: Option<u64>,
+    /// Folder of experiment files.
+    #[arg(long, default_value = "configs")]
+    configs: PathBuf,
+    /// Root folder of the data sets.
+    #[arg(long, default_value = "data")]
+    data: PathBuf,
+    /// Root folder of the run directories.
+    #[arg(long, default_value = "data/runs")]
+    runs: PathBuf,
+    /// Never draw progress bars.
+    #[arg(long)]
+    no_progress: bool,
+}
+
+fn parse_device(text: &str) -> anyhow::Result<tch::Device> {
+    let device = match text {
+        "cpu" => tch::Device::Cpu,
+        "cuda" => tch::Device::Cuda(0),
+        other => match other.strip_prefix("cuda:").and_then(|n| n.parse().ok()) {
+            Some(n) => tch::Device::Cuda(n),
+            None => anyhow::bail!("--device: expected cpu, cuda or cuda:N, got `{other}`"),
+        },
+    };
+    if let tch::Device::Cuda(n) = device {
+        let count = tch::Cuda::device_count() as usize;
+        anyhow::ensure!(
+            n < count,
+            "--device {text}: this machine has {count} CUDA devices (see `lno doctor`)"
+        );
+    }
+    Ok(device)
+}
+
+fn train(args: &TrainArgs) -> anyhow::Result<()> {
+    let file = ExperimentFile::find(&args.experiment, &args.configs)?;
+    let opts = lno_experiments::train::TrainOptions {
+        profile: if args.full { Profile::Full } else { Profile::Quick },
+        models: args.models.clone(),
+        device: parse_device(&args.device)?,
+        data_root: args.data.clone(),
+        runs_root: args.runs.clone(),
+        resume: args.resume,
+        progress: !args.no_progress,
+        epochs: args.epochs,
+    };
+    let results = lno_experiments::train::train(&file, &opts)?;
+    let group = args.runs.join(format!("{}-{}", file.name, opts.profile.key()));
+    println!();
+    println!("{}", std::fs::read_to_string(group.join("results.md")).unwrap_or_default());
+    println!("runs, checkpoints and metrics: {}", group.display());
+    anyhow::ensure!(!results.is_empty(), "no model was trained");
+    Ok(())
 }
 
 #[derive(Debug, clap::Args)]
@@ -84,6 +162,7 @@ fn main() -> anyhow::Result<()> {
             );
         }
         Command::GenData(args) => gen_data(&args)?,
+        Command::Train(args) => train(&args)?,
     }
     Ok(())
 }

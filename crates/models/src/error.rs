@@ -8,18 +8,10 @@ use thiserror::Error;
 pub enum ModelError {
     /// A configuration value is invalid or a combination is impossible.
     #[error("invalid config `{name}`: expected {expected}, got {got}")]
-    Config {
-        name: String,
-        expected: String,
-        got: String,
-    },
+    Config { name: String, expected: String, got: String },
     /// Input tensors have the wrong shape, dtype or values.
     #[error("invalid input `{name}`: expected {expected}, got {got}")]
-    Input {
-        name: String,
-        expected: String,
-        got: String,
-    },
+    Input { name: String, expected: String, got: String },
     /// A checkpoint or run directory is missing, truncated, or belongs to another model.
     #[error("checkpoint {path}: {reason}")]
     Checkpoint { path: String, reason: String },
@@ -40,37 +32,27 @@ pub enum ModelError {
 
 impl ModelError {
     /// A config error naming the parameter, what was expected and what was given.
-    pub fn config(name: impl Into<String>, expected: impl Into<String>, got: impl ToString) -> Self {
-        Self::Config {
-            name: name.into(),
-            expected: expected.into(),
-            got: got.to_string(),
-        }
+    pub fn config(
+        name: impl Into<String>,
+        expected: impl Into<String>,
+        got: impl ToString,
+    ) -> Self {
+        Self::Config { name: name.into(), expected: expected.into(), got: got.to_string() }
     }
 
     /// An input error naming the argument, what was expected and what was given.
     pub fn input(name: impl Into<String>, expected: impl Into<String>, got: impl ToString) -> Self {
-        Self::Input {
-            name: name.into(),
-            expected: expected.into(),
-            got: got.to_string(),
-        }
+        Self::Input { name: name.into(), expected: expected.into(), got: got.to_string() }
     }
 
     /// A checkpoint error naming the file and the reason.
     pub fn checkpoint(path: impl AsRef<std::path::Path>, reason: impl Into<String>) -> Self {
-        Self::Checkpoint {
-            path: path.as_ref().display().to_string(),
-            reason: reason.into(),
-        }
+        Self::Checkpoint { path: path.as_ref().display().to_string(), reason: reason.into() }
     }
 
     /// An I/O error with its path.
     pub fn io(path: impl AsRef<std::path::Path>, source: std::io::Error) -> Self {
-        Self::Io {
-            path: path.as_ref().display().to_string(),
-            source,
-        }
+        Self::Io { path: path.as_ref().display().to_string(), source }
     }
 }
 

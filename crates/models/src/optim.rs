@@ -266,10 +266,11 @@ impl AdamW {
             };
             let p = &self.params[i];
             let mut want = p.var.size();
-            if field == "exp_avg_sq" && p.complex {
-                if let Some(last) = want.last_mut() {
-                    *last = 1;
-                }
+            if field == "exp_avg_sq"
+                && p.complex
+                && let Some(last) = want.last_mut()
+            {
+                *last = 1;
             }
             match field {
                 "exp_avg" | "exp_avg_sq" => {

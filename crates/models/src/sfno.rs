@@ -587,6 +587,8 @@ enum Encoder {
     Disco(DiscoS2),
 }
 
+// Built once per model, so the size difference between variants costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 enum Decoder {
     Pointwise(Pointwise),
