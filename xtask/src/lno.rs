@@ -1,4 +1,5 @@
-//! `cargo xtask gen-data …`: thin wrappers that build and run the `lno` binary.
+//! `cargo xtask gen-data …` and `cargo xtask train …`: thin wrappers that build and run the
+//! `lno` binary.
 //!
 //! The binary links libtorch, so xtask itself cannot contain it (xtask is what installs
 //! libtorch). These wrappers make sure libtorch is set up, then hand every argument to `lno`.
@@ -17,6 +18,10 @@ pub struct PassThrough {
 
 /// Runs `lno <subcommand> <args…>` from the workspace root.
 pub fn run(subcommand: &str, pass: &PassThrough) -> Result<()> {
+    run_args(subcommand, &pass.args)
+}
+
+fn run_args(subcommand: &str, args: &[String]) -> Result<()> {
     crate::setup::ensure()?;
     let root = crate::workspace_root();
     crate::run_checked(
@@ -24,6 +29,19 @@ pub fn run(subcommand: &str, pass: &PassThrough) -> Result<()> {
             .current_dir(&root)
             .args(["run", "--quiet", "--package", "lno-experiments", "--bin", "lno", "--"])
             .arg(subcommand)
-            .args(&pass.args),
+            .args(args),
     )
+}
+
+/// The experiment `cargo xtask train` runs when given none.
+const DEFAULT_EXPERIMENT: &str = "navier-stokes";
+
+/// `cargo xtask train`: with no arguments, make sure the quick Navier–Stokes data exist
+/// (generation is resumable and a no-op when complete), then train its default models.
+pub fn train(pass: &PassThrough) -> Result<()> {
+    if pass.args.is_empty() {
+        run_args("gen-data", &[DEFAULT_EXPERIMENT.to_string()])?;
+        return run_args("train", &[DEFAULT_EXPERIMENT.to_string()]);
+    }
+    run("train", pass)
 }

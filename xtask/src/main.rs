@@ -31,6 +31,10 @@ enum Task {
     /// Generate an experiment's train and test data: `cargo xtask gen-data <experiment>
     /// [--full]` (experiments are the files in `configs/`).
     GenData(lno::PassThrough),
+    /// Train an experiment's models and print the comparison: `cargo xtask train
+    /// [<experiment> [--model …] [--full] [--resume] [--device cuda]]`. With no arguments:
+    /// generate the quick Navier–Stokes data when absent, then train its default models.
+    Train(lno::PassThrough),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -40,6 +44,7 @@ fn main() -> anyhow::Result<()> {
         Task::Test(args) => test::run(&args),
         Task::Doctor => doctor::run(),
         Task::GenData(pass) => lno::run("gen-data", &pass),
+        Task::Train(pass) => lno::train(&pass),
     }
 }
 

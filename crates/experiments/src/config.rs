@@ -103,10 +103,11 @@ impl ExperimentFile {
         section: &str,
     ) -> Result<T, ConfigError> {
         let dotted = format!("{}.{section}", profile.key());
-        let value = self
-            .table
-            .get(profile.key())
-            .and_then(|p| p.get(section))
+        // `section` may be dotted (`models.fno`): walk the nested tables.
+        let value = section
+            .split('.')
+            .try_fold(self.table.get(profile.key()), |table, part| Some(table?.get(part)))
+            .flatten()
             .ok_or_else(|| self.invalid(format!("missing section [{dotted}]")))?;
         let parsed: T = value
             .clone()
