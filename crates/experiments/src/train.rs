@@ -379,29 +379,40 @@ fn train_model(
     let mut optimizer = AdamW::new(&vs, spec.optimizer)?;
     let mut scheduler = Scheduler::new(spec.schedule, spec.optimizer.lr)?;
     let config = serde_json::json!({ "model": model_spec, "task": task, "train": spec });
+    if !opts.resume && run_path.exists() {
+        // A fresh run never mixes with or deletes an old one: the old one is moved aside.
+        let secs = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let aside = run_path.with_file_name(format!("{name}.replaced-{secs}"));
+        std::fs::rename(run_path, &aside)
+            .with_context(|| format!("moving the previous run {} aside", run_path.display()))?;
+        eprintln!(
+            "{name}: previous run moved to {} (use --resume to continue it)",
+            aside.display()
+        );
+    }
     let run = RunDir::create(run_path)?;
     let metrics_path = run_path.join("metrics.jsonl");
     let mut epoch0 = 0;
     let mut step = 0;
-    if opts.resume {
-        if let Some(dir) = run.latest()? {
-            let ckpt = Checkpoint::load(&dir)?;
-            ensure!(
-                ckpt.state().meta.config == config,
-                "{}: was trained with another configuration; start a new run without --resume",
-                dir.display()
-            );
-            ckpt.restore(&vs, model_spec.kind(), Some(&mut optimizer))?;
-            if let Some(s) = ckpt.scheduler()? {
-                scheduler = s;
-            }
-            optimizer.set_lr(scheduler.lr())?;
-            epoch0 = ckpt.state().meta.epoch;
-            step = ckpt.state().meta.step;
-            eprintln!("{name}: resuming after epoch {epoch0} from {}", dir.display());
+    if opts.resume
+        && let Some(dir) = run.latest()?
+    {
+        let ckpt = Checkpoint::load(&dir)?;
+        ensure!(
+            ckpt.state().meta.config == config,
+            "{}: was trained with another configuration; start a new run without --resume",
+            dir.display()
+        );
+        ckpt.restore(&vs, model_spec.kind(), Some(&mut optimizer))?;
+        if let Some(s) = ckpt.scheduler()? {
+            scheduler = s;
         }
-    } else if metrics_path.exists() {
-        std::fs::remove_file(&metrics_path).ok();
+        optimizer.set_lr(scheduler.lr())?;
+        epoch0 = ckpt.state().meta.epoch;
+        step = ckpt.state().meta.step;
+        eprintln!("{name}: resuming after epoch {epoch0} from {}", dir.display());
     }
 
     let x_train = p.x_norm.encode(&p.x_train.to_device(opts.device))?;
