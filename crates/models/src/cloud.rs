@@ -653,20 +653,7 @@ impl CloudNo {
                 format!("{size:?}"),
             ));
         }
-        if x.kind() != self.kind {
-            return Err(ModelError::input(
-                "x",
-                format!("dtype {:?} (the model's)", self.kind),
-                format!("{:?}", x.kind()),
-            ));
-        }
-        if x.device() != self.device {
-            return Err(ModelError::input(
-                "x",
-                format!("device {:?} (the model's)", self.device),
-                format!("{:?}", x.device()),
-            ));
-        }
+        crate::error::check_kind_and_device(x, self.kind, self.device)?;
         let b = size[0];
         let hidden = c.hidden_channels;
         let [n0, n1] = self.latent.shape;

@@ -56,5 +56,28 @@ impl ModelError {
     }
 }
 
+/// Checks that the input `x` has the model's dtype and device (errors name `x`).
+pub(crate) fn check_kind_and_device(
+    x: &tch::Tensor,
+    kind: tch::Kind,
+    device: tch::Device,
+) -> Result<()> {
+    if x.kind() != kind {
+        return Err(ModelError::input(
+            "x",
+            format!("dtype {kind:?} (the model's)"),
+            format!("{:?}", x.kind()),
+        ));
+    }
+    if x.device() != device {
+        return Err(ModelError::input(
+            "x",
+            format!("device {device:?} (the model's)"),
+            format!("{:?}", x.device()),
+        ));
+    }
+    Ok(())
+}
+
 /// `Result` with [`ModelError`].
 pub type Result<T, E = ModelError> = std::result::Result<T, E>;

@@ -815,20 +815,7 @@ impl SphereNo {
                 format!("{size:?}"),
             ));
         }
-        if x.kind() != self.kind {
-            return Err(ModelError::input(
-                "x",
-                format!("dtype {:?} (the model's)", self.kind),
-                format!("{:?}", x.kind()),
-            ));
-        }
-        if x.device() != self.device {
-            return Err(ModelError::input(
-                "x",
-                format!("device {:?} (the model's)", self.device),
-                format!("{:?}", x.device()),
-            ));
-        }
+        crate::error::check_kind_and_device(x, self.kind, self.device)?;
         let mut y = match &self.encoder {
             Encoder::Pointwise(p) => p.forward(x)?,
             Encoder::Disco(d) => d.forward(x)?,
