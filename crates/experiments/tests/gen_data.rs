@@ -1,6 +1,8 @@
 //! `gen-data` end to end: every shipped experiment file parses, and a tiny experiment is
 //! written, resumed without redoing work, and rejected when its file is wrong.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
 use lno_experiments::data::{DataError, DataSpec, split_dir};
@@ -8,13 +10,6 @@ use lno_experiments::{ExperimentFile, Profile, generate};
 
 fn configs_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs")
-}
-
-fn temp_dir(tag: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("lno-gen-data-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
 }
 
 #[test]
@@ -32,29 +27,15 @@ fn every_shipped_experiment_has_valid_quick_and_full_data_sections() {
     }
 }
 
-const TINY: &str = r#"
-[quick.data]
-train = { samples = 3, seed = 0 }
-test = { samples = 2, seed = 1 }
-shard_size = 2
-
-[quick.data.generator.darcy]
-s = 9
-alpha = 2.0
-tau = 3.0
-a_high = 12.0
-a_low = 3.0
-threshold = 0.0
-forcing = 1.0
-face_average = "arithmetic"
-rtol = 1e-10
-"#;
+fn tiny() -> String {
+    common::tiny_darcy_data(9, 3, 2, 2)
+}
 
 #[test]
 fn a_tiny_experiment_is_written_as_two_independent_splits_and_resumes_as_a_no_op() {
-    let dir = temp_dir("tiny");
+    let dir = common::temp_dir("gen-data-tiny");
     let path = dir.join("tiny_darcy.toml");
-    std::fs::write(&path, TINY).unwrap();
+    std::fs::write(&path, tiny()).unwrap();
     let file = ExperimentFile::find(path.to_str().unwrap(), &configs_dir()).unwrap();
     assert_eq!(file.name, "tiny-darcy");
     let root = dir.join("data");
@@ -82,15 +63,15 @@ fn a_tiny_experiment_is_written_as_two_independent_splits_and_resumes_as_a_no_op
 
 #[test]
 fn wrong_experiment_files_are_errors_naming_the_key() {
-    let dir = temp_dir("bad");
+    let dir = common::temp_dir("gen-data-bad");
     let cases = [
-        (TINY.replace("shard_size = 2", "shard_size = 2\nshards = 3"), "quick.data.shards"),
-        (TINY.replace("tau = 3.0", "tau = 3.0\ntua = 1.0"), "quick.data.generator.darcy.tua"),
-        (TINY.replace("seed = 1", "seed = 0"), "train.seed and test.seed"),
-        (TINY.replace("seed = 1 }", "seed = 1, size = 4 }"), "quick.data.test.size"),
-        (TINY.replace("s = 9", "s = 2"), "`s`"),
-        (TINY.replace("[quick.data]", "[full.data]"), "missing field `train`"),
-        (TINY.replace("quick", "full"), "missing section [quick.data]"),
+        (tiny().replace("shard_size = 2", "shard_size = 2\nshards = 3"), "quick.data.shards"),
+        (tiny().replace("tau = 3.0", "tau = 3.0\ntua = 1.0"), "quick.data.generator.darcy.tua"),
+        (tiny().replace("seed = 1", "seed = 0"), "train.seed and test.seed"),
+        (tiny().replace("seed = 1 }", "seed = 1, size = 4 }"), "quick.data.test.size"),
+        (tiny().replace("s = 9", "s = 2"), "`s`"),
+        (tiny().replace("[quick.data]", "[full.data]"), "missing field `train`"),
+        (tiny().replace("quick", "full"), "missing section [quick.data]"),
     ];
     for (k, (text, expected)) in cases.iter().enumerate() {
         let path = dir.join(format!("bad_{k}.toml"));

@@ -2,35 +2,18 @@
 //! `--resume` continues where the run stopped, and missing data or a bad model key are errors
 //! that say what to do.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::Path;
 
 use lno_experiments::train::{TrainOptions, train};
 use lno_experiments::{ExperimentFile, Profile, generate};
 
-fn temp_dir(tag: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("lno-train-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+fn tiny() -> String {
+    common::tiny_darcy_data(16, 8, 4, 8) + TRAIN
 }
 
-const TINY: &str = r#"
-[quick.data]
-train = { samples = 8, seed = 0 }
-test = { samples = 4, seed = 1 }
-shard_size = 8
-
-[quick.data.generator.darcy]
-s = 16
-alpha = 2.0
-tau = 3.0
-a_high = 12.0
-a_low = 3.0
-threshold = 0.0
-forcing = 1.0
-face_average = "arithmetic"
-rtol = 1e-10
-
+const TRAIN: &str = r#"
 [quick.task]
 kind = "operator"
 input = ["a"]
@@ -89,9 +72,9 @@ fn metric_lines(path: &Path) -> Vec<serde_json::Value> {
 
 #[test]
 fn a_tiny_experiment_trains_every_model_writes_its_table_and_resumes() {
-    let root = temp_dir("tiny");
+    let root = common::temp_dir("train-tiny");
     let path = root.join("tiny.toml");
-    std::fs::write(&path, TINY).unwrap();
+    std::fs::write(&path, tiny()).unwrap();
     let file = ExperimentFile::read(&path).unwrap();
 
     // No data yet: the error says which command makes it.
@@ -127,11 +110,11 @@ fn a_tiny_experiment_trains_every_model_writes_its_table_and_resumes() {
 
 #[test]
 fn a_misspelled_model_key_is_named_before_any_training() {
-    let root = temp_dir("typo");
+    let root = common::temp_dir("train-typo");
     let path = root.join("typo.toml");
     std::fs::write(
         &path,
-        TINY.replace("n_layers = 2\ndomain_length", "n_layer = 2\ndomain_length"),
+        tiny().replace("n_layers = 2\ndomain_length", "n_layer = 2\ndomain_length"),
     )
     .unwrap();
     let file = ExperimentFile::read(&path).unwrap();
