@@ -7,6 +7,7 @@
 
 pub mod config;
 pub mod data;
+pub mod parallel;
 pub mod progress;
 pub mod train;
 

@@ -93,7 +93,10 @@ fn train(args: &TrainArgs) -> anyhow::Result<()> {
         progress: !args.no_progress,
         epochs: args.epochs,
     };
-    let results = lno_experiments::train::train(&file, &opts)?;
+    // Under `mpirun` this process is one rank; only rank 0 gets rows back and prints them.
+    let Some(results) = lno_experiments::parallel::train_distributed(&file, &opts)? else {
+        return Ok(());
+    };
     let group = args.runs.join(format!("{}-{}", file.name, opts.profile.key()));
     println!();
     println!("{}", std::fs::read_to_string(group.join("results.md")).unwrap_or_default());

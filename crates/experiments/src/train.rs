@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail, ensure};
+use lno_distributed::{Communicator, SingleProcess};
 use lno_models::checkpoint::{Checkpoint, RunDir, Snapshot, TrainingMeta};
 use lno_models::local_no::{FnoConfig, LocalNo, LocalNoConfig, Operator, parameter_count};
 use lno_models::loss::{Derivative, H1Loss, LpLoss, Measure, Reduction};
@@ -370,6 +371,7 @@ fn train_model(
     p: &Prepared,
     opts: &TrainOptions,
     run_path: &Path,
+    comm: &dyn Communicator,
 ) -> Result<ModelResult> {
     let lengths = task.domain_length().to_vec();
     tch::manual_seed(spec.seed as i64);
@@ -379,7 +381,7 @@ fn train_model(
     let mut optimizer = AdamW::new(&vs, spec.optimizer)?;
     let mut scheduler = Scheduler::new(spec.schedule, spec.optimizer.lr)?;
     let config = serde_json::json!({ "model": model_spec, "task": task, "train": spec });
-    if !opts.resume && run_path.exists() {
+    if !opts.resume && comm.is_root() && run_path.exists() {
         // A fresh run never mixes with or deletes an old one: the old one is moved aside.
         let secs = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -392,6 +394,8 @@ fn train_model(
             aside.display()
         );
     }
+    // The other ranks wait until rank 0 has moved an old run aside.
+    comm.barrier()?;
     let run = RunDir::create(run_path)?;
     let metrics_path = run_path.join("metrics.jsonl");
     let mut epoch0 = 0;
@@ -415,6 +419,8 @@ fn train_model(
         eprintln!("{name}: resuming after epoch {epoch0} from {}", dir.display());
     }
 
+    // Identical weights everywhere: rank 0's initial (or restored) ones.
+    crate::parallel::broadcast_variables(&vs, comm)?;
     let x_train = p.x_norm.encode(&p.x_train.to_device(opts.device))?;
     let y_train = p.y_train.to_device(opts.device);
     let n = x_train.size()[0];
@@ -422,7 +428,8 @@ fn train_model(
     let epochs = opts.epochs.unwrap_or(spec.epochs);
     let loss_l2 = LpLoss::l2(Measure::Uniform { lengths: lengths.clone() }, Reduction::Mean)?;
     let loss_h1 = H1Loss::new(&lengths, Derivative::CentralPeriodic, Reduction::Mean)?;
-    let bar = crate::progress::bar(opts.progress, epochs.saturating_sub(epoch0), name);
+    let bar =
+        crate::progress::bar(opts.progress && comm.is_root(), epochs.saturating_sub(epoch0), name);
     let started = Instant::now();
     let mut train_loss = f64::NAN;
     for epoch in epoch0..epochs {
@@ -432,7 +439,12 @@ fn train_model(
         let mut sum = 0.0;
         let mut batches = 0;
         for chunk in order.chunks(batch as usize) {
-            let idx = Tensor::from_slice(chunk).to_device(opts.device);
+            // This rank's part of the global batch; a rank left without pairs runs one pair
+            // at weight 0, so that its gradients exist and add nothing.
+            let part = crate::parallel::local_range(chunk.len(), comm.rank(), comm.world_size());
+            let weight = part.len() as f64 / chunk.len() as f64;
+            let local = if part.is_empty() { &chunk[..1] } else { &chunk[part] };
+            let idx = Tensor::from_slice(local).to_device(opts.device);
             let xb = x_train.index_select(0, &idx);
             let yb = y_train.index_select(0, &idx);
             let pred = p.y_norm.decode(&model.f_forward_t(&xb, true)?)?;
@@ -442,8 +454,12 @@ fn train_model(
             };
             optimizer.zero_grad();
             loss.backward();
+            // The global batch's mean loss rides along with the gradients (schedules use it).
+            let mut global = [(loss.double_value(&[]) * weight) as f32];
+            crate::parallel::all_reduce_gradients(&vs, comm, weight, &mut global)?;
             optimizer.step()?;
-            let value = loss.double_value(&[]);
+            let value =
+                if comm.world_size() > 1 { f64::from(global[0]) } else { loss.double_value(&[]) };
             ensure!(value.is_finite(), "{name}: the training loss became {value} at epoch {epoch}");
             sum += value;
             batches += 1;
@@ -452,6 +468,10 @@ fn train_model(
         train_loss = sum / batches.max(1) as f64;
         let lr = scheduler.step(Some(train_loss))?;
         optimizer.set_lr(lr)?;
+        // Only rank 0 evaluates and writes; the others go on with the next epoch.
+        if !comm.is_root() {
+            continue;
+        }
         let test_l2 =
             evaluate(model.as_ref(), p, &p.x_test, &p.y_test, &lengths, opts.device, batch)?;
         let meta = TrainingMeta {
@@ -488,6 +508,18 @@ fn train_model(
     }
     bar.finish_and_clear();
     let train_seconds = started.elapsed().as_secs_f64();
+    if !comm.is_root() {
+        // Only rank 0 evaluates and reports.
+        let (test_l2, test_l2_half) = (f64::NAN, None);
+        return Ok(ModelResult {
+            name: name.into(),
+            parameters,
+            train_seconds,
+            train_loss,
+            test_l2,
+            test_l2_half,
+        });
+    }
     let test_l2 = evaluate(model.as_ref(), p, &p.x_test, &p.y_test, &lengths, opts.device, batch)?;
     let (xh, yh) = (half_resolution(&p.x_test), half_resolution(&p.y_test));
     let test_l2_half = evaluate(model.as_ref(), p, &xh, &yh, &lengths, opts.device, batch).ok();
@@ -518,8 +550,20 @@ pub fn results_table(results: &[ModelResult], resolution: &[i64]) -> String {
     s
 }
 
-/// Trains the models of `file`'s `opts.profile` and returns the comparison rows.
+/// Trains the models of `file`'s `opts.profile` in this process and returns the comparison rows.
 pub fn train(file: &ExperimentFile, opts: &TrainOptions) -> Result<Vec<ModelResult>> {
+    train_with(file, opts, &SingleProcess)
+}
+
+/// [`train`] as one rank of a data-parallel job: each global batch is split across `comm`'s
+/// ranks and the gradients are averaged every step (see [`crate::parallel`]); only rank 0
+/// evaluates and writes checkpoints, metrics and results (the other ranks return rows without
+/// test errors). Checkpoints resume at any world size.
+pub fn train_with(
+    file: &ExperimentFile,
+    opts: &TrainOptions,
+    comm: &dyn Communicator,
+) -> Result<Vec<ModelResult>> {
     let task: TaskSpec = file.section(opts.profile, "task")?;
     let spec: TrainSpec = file.section(opts.profile, "train")?;
     let names = if opts.models.is_empty() { spec.models.clone() } else { opts.models.clone() };
@@ -547,12 +591,19 @@ pub fn train(file: &ExperimentFile, opts: &TrainOptions) -> Result<Vec<ModelResu
     );
     let mut results = Vec::new();
     for (name, model) in &models {
-        let r = train_model(name, model, &task, &spec, &prepared, opts, &group.join(name))?;
+        let r = train_model(name, model, &task, &spec, &prepared, opts, &group.join(name), comm)?;
+        if !comm.is_root() {
+            results.push(r);
+            continue;
+        }
         eprintln!(
             "{name}: {} parameters, test rel. L2 {:.4} ({:.0} s)",
             r.parameters, r.test_l2, r.train_seconds
         );
         results.push(r);
+    }
+    if !comm.is_root() {
+        return Ok(results);
     }
     let table = results_table(&results, &resolution);
     let text = format!(
