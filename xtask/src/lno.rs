@@ -39,9 +39,78 @@ const DEFAULT_EXPERIMENT: &str = "navier-stokes";
 /// `cargo xtask train`: with no arguments, make sure the quick Navier–Stokes data exist
 /// (generation is resumable and a no-op when complete), then train its default models.
 pub fn train(pass: &PassThrough) -> Result<()> {
+    if let Some((ranks, rest)) = split_ranks(&pass.args)? {
+        return train_ranks(ranks, &rest);
+    }
     if pass.args.is_empty() {
         run_args("gen-data", &[DEFAULT_EXPERIMENT.to_string()])?;
         return run_args("train", &[DEFAULT_EXPERIMENT.to_string()]);
     }
     run("train", pass)
+}
+
+/// `--ranks N` / `--ranks=N` taken out of `args`: the number of local MPI ranks, and the rest.
+fn split_ranks(args: &[String]) -> Result<Option<(usize, Vec<String>)>> {
+    let mut rest = Vec::with_capacity(args.len());
+    let mut ranks = None;
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        let value = match arg.strip_prefix("--ranks") {
+            Some("") => it.next().cloned(),
+            Some(v) if v.starts_with('=') => Some(v[1..].to_string()),
+            _ => {
+                rest.push(arg.clone());
+                continue;
+            }
+        };
+        let n = value.as_deref().and_then(|v| v.parse::<usize>().ok()).filter(|&n| n >= 1);
+        let Some(n) = n else {
+            anyhow::bail!("--ranks: expected a number of processes >= 1, got {value:?}");
+        };
+        ranks = Some(n);
+    }
+    Ok(ranks.map(|n| (n, rest)))
+}
+
+/// `cargo xtask train --ranks N …`: builds `lno` with the `mpi` feature and runs
+/// `mpirun -np N lno train …` on this machine (docs/distributed.md for clusters).
+fn train_ranks(ranks: usize, args: &[String]) -> Result<()> {
+    crate::setup::ensure()?;
+    let root = crate::workspace_root();
+    let mut build = crate::cargo();
+    build.current_dir(&root).args([
+        "build",
+        "--package",
+        "lno-experiments",
+        "--bin",
+        "lno",
+        "--features",
+        "mpi",
+        "--message-format=json-render-diagnostics",
+    ]);
+    eprintln!("$ {}", format!("{build:?}").replace('"', ""));
+    let out = build
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .map_err(|e| anyhow::anyhow!("could not start cargo build: {e}"))?;
+    anyhow::ensure!(
+        out.status.success(),
+        "building lno with --features mpi failed (it needs Open MPI or MPICH and libclang; \
+         `cargo xtask test` installs them on Debian/Ubuntu as root)"
+    );
+    // The executable path from cargo's JSON messages (honours CARGO_TARGET_DIR and profiles).
+    let exe = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == "lno")
+        .find_map(|m| m["executable"].as_str().map(str::to_string))
+        .ok_or_else(|| anyhow::anyhow!("cargo build reported no `lno` executable"))?;
+    // Local convenience: more ranks than cores is allowed (--oversubscribe).
+    let mut mpirun = std::process::Command::new("mpirun");
+    mpirun.current_dir(&root).args(["-np", &ranks.to_string(), "--oversubscribe", &exe, "train"]);
+    if crate::test::is_root() {
+        // Open MPI refuses root unless asked twice (containers and CI run as root).
+        mpirun.env("OMPI_ALLOW_RUN_AS_ROOT", "1").env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1");
+    }
+    crate::run_checked(mpirun.args(args))
 }

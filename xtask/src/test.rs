@@ -145,7 +145,7 @@ fn libclang_present() -> bool {
 }
 
 /// Whether we run as root (`id -u` prints 0); false when `id` is unavailable.
-fn is_root() -> bool {
+pub(crate) fn is_root() -> bool {
     Command::new("id")
         .arg("-u")
         .output()
