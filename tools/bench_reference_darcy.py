@@ -12,6 +12,8 @@ Timed per solve (median of --repeats runs, after one warm-up):
   core  = assembly + spsolve, the part lno's solve_darcy does;
   full  = core + both spline interpolations, the whole solve_gwf.
 
+Also prints `LNO_BENCH_RESULT` JSON lines (tools/bench_json.py) for `cargo xtask bench`.
+
 Usage: python3 tools/bench_reference_darcy.py [--s 421] [--repeats 5] [--seed 0]
 Needs numpy and scipy, e.g. python3 -m venv /tmp/venv-sci && /tmp/venv-sci/bin/pip install numpy scipy
 """
@@ -28,6 +30,8 @@ import scipy
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 from scipy.fft import idctn
+
+from bench_json import emit
 from scipy.interpolate import RectBivariateSpline
 
 
@@ -108,6 +112,8 @@ def main():
     # Sanity: the discrete torsion problem's centre value approaches 0.0736713532.
     mid = args.s // 2
     torsion = solve_core(np.ones_like(coef), ones)[mid, mid]
+    emit(f"darcy_solve_core_{args.s}", core_runs)
+    emit(f"darcy_solve_full_{args.s}", full_runs)
     print(
         json.dumps(
             {

@@ -9,6 +9,8 @@ Sphere: 256x512 -> 256x512 equiangular, piecewise-linear [3,4], default cutoff p
 precompute function the layer calls (0.9.3 memoises it with an LRU cache, so the cutoff is
 perturbed by 1e-12 relative per call). Median of 5 after one warm-up. Irregular: neuralop's
 _precompute_convolution_filter_matrix on a quasi-random cloud in [0,1]^2 with ~30 neighbours.
+`--no-sphere` skips the sphere; `--threads` sets torch's threads (default 2). Each workload also
+prints a `LNO_BENCH_RESULT` JSON line (tools/bench_json.py) for `cargo xtask bench`.
 """
 import argparse
 import math
@@ -19,7 +21,8 @@ import time
 import torch
 import torch_harmonics
 
-torch.set_num_threads(2)
+from bench_json import emit
+
 V = torch_harmonics.__version__
 
 
@@ -39,6 +42,7 @@ def sphere(reps=5):
     nnz = out[1].numel() if isinstance(out, tuple) else None
     print(f"torch-harmonics {V}, torch {torch.__version__}: sphere 256x512 [3,4] psi precompute "
           f"median {statistics.median(times[1:]):.4f} s (min {min(times[1:]):.4f}), nnz {nnz}")
+    emit("psi_sphere_256x512", times[1:], nnz=nnz)
 
 
 def irregular(n):
@@ -52,12 +56,18 @@ def irregular(n):
     dt = time.perf_counter() - t0
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
     print(f"neuralop irregular psi, n={n}, rc={rc:.5f}: {dt:.2f} s, nnz {vals.numel()}, peak RSS {rss:.2f} GB")
+    emit(f"psi_cloud_{n}", [dt], nnz=vals.numel(), peak_rss_gb=rss)
 
 
 if __name__ == "__main__":
     ap = argparse.ArgumentParser()
     ap.add_argument("--irregular", type=int, default=0, help="also time neuralop's irregular precompute at n points")
+    ap.add_argument("--no-sphere", action="store_true", help="skip the sphere precompute")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--repeats", type=int, default=5, help="sphere runs after the warm-up")
     a = ap.parse_args()
-    sphere()
+    torch.set_num_threads(a.threads)
+    if not a.no_sphere:
+        sphere(a.repeats)
     if a.irregular:
         irregular(a.irregular)

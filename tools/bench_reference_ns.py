@@ -15,6 +15,9 @@ Usage (PyTorch 2.11.0 in its own venv, as the rest of lno's reference timings):
     /tmp/venv-ns/bin/python tools/bench_reference_ns.py --backend numpy
     /tmp/venv-ns/bin/python tools/bench_reference_ns.py --golden   # values for the Rust test
 
+Each run also prints a `LNO_BENCH_RESULT` JSON line (tools/bench_json.py) with the per-step
+times, for `cargo xtask bench`.
+
 `--golden` runs the reference step in float64 at 32², ν = 1e-3, Δt = 1e-3 for 100 steps from
 ω₀ = sin 2πx cos 4πy + ½ cos 2π(3x + y) with the FNO forcing, and prints ω at a few grid
 points; `tests/navier_stokes.rs` checks lno's Euler/CN scheme against them.
@@ -26,6 +29,8 @@ import statistics
 import time
 
 import numpy as np
+
+from bench_json import emit
 
 
 def wavenumbers(n):
@@ -181,6 +186,7 @@ def main():
     print(f"reference NS {args.n}² ({label}), Euler/CN dt = {args.dt:g}")
     print(f"  per step: median {median * 1e3:.3f} ms (min {min(per_step) * 1e3:.3f} ms, {args.repeats} × {args.steps} steps)")
     print(f"  per simulated time unit ({steps_per_unit} steps): {median * steps_per_unit:.2f} s")
+    emit(f"ns_{args.n}_euler_cn_step", per_step, backend=args.backend, dtype=args.dtype, steps_per_unit=steps_per_unit)
 
 
 if __name__ == "__main__":

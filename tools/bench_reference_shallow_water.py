@@ -7,7 +7,8 @@ Environment: torch 2.11, torch-harmonics 0.7.4 (the venv of stack A, perf-notes.
 Times `solver.timestep(uspec, 1)`, i.e. one tendency evaluation (isht x3, ivsht, vsht x2,
 sht) plus the update, in float64 (the solver's default buffers) and in float32 (what
 `PdeDataset` uses after `.float()`), on the equiangular and the legendre-gauss grid.
-Prints the median and minimum over repeated runs after warm-up.
+Prints the median and minimum over repeated runs after warm-up, and a `LNO_BENCH_RESULT` JSON
+line per grid and dtype (tools/bench_json.py) for `cargo xtask bench`.
 """
 import argparse
 import math
@@ -17,6 +18,8 @@ import time
 import torch
 import torch_harmonics as th
 from torch_harmonics.examples.shallow_water_equations import ShallowWaterSolver
+
+from bench_json import emit
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--threads", type=int, default=2)
@@ -48,3 +51,4 @@ for grid in args.grids.split(","):
         print(f"{grid} {dtype}: median {statistics.median(times) * 1e3:.2f} ms, "
               f"min {min(times) * 1e3:.2f} ms per step; CPU time median "
               f"{statistics.median(cpu) * 1e3:.2f} ms", flush=True)
+        emit(f"sw_step_{grid}_{dtype}", times, cpu_median_s=statistics.median(cpu), threads=torch.get_num_threads())

@@ -3,6 +3,7 @@
 //! See <https://github.com/matklad/cargo-xtask/>. This crate has no libtorch dependency: it is
 //! what installs libtorch, so it must build on a machine that has none.
 
+mod bench;
 mod doctor;
 mod lno;
 mod setup;
@@ -28,6 +29,10 @@ enum Task {
     Test(test::TestArgs),
     /// Print versions, the libtorch location, CUDA visibility and thread counts.
     Doctor,
+    /// Time lno against the Python reference stacks (created when missing) per workload and
+    /// write the table into docs/benchmarks.md: `cargo xtask bench [--quick] [--device
+    /// cpu|cuda] [--filter …] [--threads N]`.
+    Bench(bench::BenchArgs),
     /// Generate an experiment's train and test data: `cargo xtask gen-data <experiment>
     /// [--full]` (experiments are the files in `configs/`).
     GenData(lno::PassThrough),
@@ -43,6 +48,7 @@ fn main() -> anyhow::Result<()> {
         Task::Setup(args) => setup::run(&args).map(|_| ()),
         Task::Test(args) => test::run(&args),
         Task::Doctor => doctor::run(),
+        Task::Bench(args) => bench::run(&args),
         Task::GenData(pass) => lno::run("gen-data", &pass),
         Task::Train(pass) => lno::train(&pass),
     }

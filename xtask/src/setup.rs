@@ -119,7 +119,8 @@ fn is_complete(install: &Path) -> bool {
     install.join(COMPLETE_MARKER).exists() && check_torch_dir(&install.join("torch")).is_ok()
 }
 
-fn python() -> String {
+/// The Python that creates installs: `$LNO_PYTHON`, else `python3`.
+pub fn python() -> String {
     std::env::var("LNO_PYTHON").unwrap_or_else(|_| "python3".to_string())
 }
 
