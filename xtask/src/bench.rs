@@ -84,7 +84,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     for stack in needed_stacks(&selected, args.quick) {
         pythons.insert(stack, venv::ensure(stack)?);
     }
-    let executables = build(&selected)?;
+    let executables = build()?;
     let load_before = load_average();
 
     let mut rows = Vec::new();
@@ -184,50 +184,48 @@ fn needed_stacks(selected: &[Workload], quick: bool) -> Vec<Stack> {
 }
 
 /// Builds the bench executables (release) and returns them by bench target name.
-fn build(selected: &[Workload]) -> Result<HashMap<String, PathBuf>> {
-    let mut per_package: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-    for w in selected {
-        let benches = per_package.entry(w.ours.package).or_default();
-        if !benches.contains(&w.ours.bench) {
-            benches.push(w.ours.bench);
-        }
+///
+/// One cargo call for every package in the workload table, whatever is selected: the same
+/// package set every time means the same feature unification, so nothing is rebuilt between a
+/// `--quick` and a full run (or a plain `cargo bench --no-run -p …` of the same packages).
+fn build() -> Result<HashMap<String, PathBuf>> {
+    let mut packages: Vec<&str> = workloads::all().iter().map(|w| w.ours.package).collect();
+    packages.sort_unstable();
+    packages.dedup();
+    eprintln!("Building the benches of {} (release; slow the first time) ...", packages.join(", "));
+    let mut cmd = crate::cargo();
+    cmd.current_dir(crate::workspace_root()).args([
+        "bench",
+        "--no-run",
+        "--message-format=json-render-diagnostics",
+    ]);
+    for p in &packages {
+        cmd.args(["-p", p]);
     }
+    let out = cmd.stderr(Stdio::inherit()).output().context("running cargo bench --no-run")?;
+    anyhow::ensure!(out.status.success(), "building the benches failed ({})", out.status);
     let mut exes = HashMap::new();
-    for (package, benches) in per_package {
-        eprintln!("Building {package} benches {} (release) ...", benches.join(", "));
-        let mut cmd = crate::cargo();
-        cmd.current_dir(crate::workspace_root()).args([
-            "bench",
-            "--no-run",
-            "--message-format=json-render-diagnostics",
-            "-p",
-            package,
-        ]);
-        for b in &benches {
-            cmd.args(["--bench", b]);
-        }
-        let out = cmd.stderr(Stdio::inherit()).output().context("running cargo bench --no-run")?;
-        anyhow::ensure!(
-            out.status.success(),
-            "building the {package} benches failed ({})",
-            out.status
-        );
-        for line in String::from_utf8_lossy(&out.stdout).lines() {
-            let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else { continue };
-            let is_bench =
-                v["target"]["kind"].as_array().is_some_and(|k| k.iter().any(|x| x == "bench"));
-            if let (true, Some(name), Some(exe)) =
-                (is_bench, v["target"]["name"].as_str(), v["executable"].as_str())
-            {
-                exes.insert(name.to_owned(), PathBuf::from(exe));
-            }
-        }
-        for b in benches {
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else { continue };
+        let is_bench =
+            v["target"]["kind"].as_array().is_some_and(|k| k.iter().any(|x| x == "bench"));
+        if let (true, Some(name), Some(exe)) =
+            (is_bench, v["target"]["name"].as_str(), v["executable"].as_str())
+        {
+            let previous = exes.insert(name.to_owned(), PathBuf::from(exe));
             anyhow::ensure!(
-                exes.contains_key(b),
-                "cargo built no executable for bench `{b}` of {package}"
+                previous.is_none(),
+                "two packages have a bench target named `{name}`: rename one"
             );
         }
+    }
+    for w in workloads::all() {
+        anyhow::ensure!(
+            exes.contains_key(w.ours.bench),
+            "cargo built no executable for bench `{}` of {}",
+            w.ours.bench,
+            w.ours.package
+        );
     }
     Ok(exes)
 }
