@@ -342,19 +342,32 @@ impl Module for GroupNorm {
     }
 }
 
-/// Appends the grid coordinates as channels (neuralop `GridEmbeddingND`): for a spatial dim of
-/// size `n` on `[a, b]`, coordinate `a + (b − a)·i/n`, `i < n` (a periodic grid without the end
-/// point), computed in f64 and cast to the input's dtype.
+/// Appends the grid coordinates as channels.
+///
+/// Two encodings:
+/// * [`GridEmbedding::new`] (neuralop's `GridEmbeddingND`): for a spatial dim of size `n` on
+///   `[a, b]`, the coordinate `a + (b − a)·i/n`, `i < n` (a periodic grid without the end
+///   point) — one channel per dim;
+/// * [`GridEmbedding::periodic`]: `sin(2πi/n)` and `cos(2πi/n)` — two channels per dim. The
+///   linear coordinate jumps from `b` back to `a` across a periodic boundary, and a
+///   differential branch (which divides by the grid width `h`) turns that jump into a spike
+///   growing like `1/h`; the periodic encoding is smooth on the torus, so every later layer
+///   sees a resolution-independent input.
+///
+/// Values are computed in f64 and cast to the input's dtype.
 ///
 /// # Shapes
-/// `(B, C, d_1, …, d_n)` → `(B, C + n, d_1, …, d_n)`, coordinates after the data channels.
+/// `(B, C, d_1, …, d_n)` → `(B, C + channels(), d_1, …, d_n)`, coordinates after the data
+/// channels (per dim: the linear coordinate, or its sine then cosine).
 #[derive(Clone, Debug, PartialEq)]
 pub struct GridEmbedding {
     boundaries: Vec<[f64; 2]>,
+    periodic: bool,
 }
 
 impl GridEmbedding {
-    /// `boundaries[j] = [a_j, b_j]` per spatial dim (the reference's default is `[0, 1]`).
+    /// Linear coordinates, `boundaries[j] = [a_j, b_j]` per spatial dim (the reference's
+    /// default is `[0, 1]`).
     pub fn new(boundaries: Vec<[f64; 2]>) -> Result<Self> {
         if boundaries.is_empty() || boundaries.len() > 3 {
             return Err(LayerError::parameter("boundaries", "1 to 3 intervals", boundaries.len()));
@@ -362,7 +375,26 @@ impl GridEmbedding {
         if let Some(b) = boundaries.iter().find(|b| !(b[0].is_finite() && b[1].is_finite())) {
             return Err(LayerError::parameter("boundaries", "finite intervals", format!("{b:?}")));
         }
-        Ok(Self { boundaries })
+        Ok(Self { boundaries, periodic: false })
+    }
+
+    /// Periodic coordinates `(sin 2πi/n, cos 2πi/n)` for each of `n_dims` spatial dims.
+    pub fn periodic(n_dims: usize) -> Result<Self> {
+        if n_dims == 0 || n_dims > 3 {
+            return Err(LayerError::parameter("n_dims", "1 to 3 spatial dims", n_dims));
+        }
+        Ok(Self { boundaries: vec![[0.0, 1.0]; n_dims], periodic: true })
+    }
+
+    /// Whether the encoding is the periodic one.
+    pub fn is_periodic(&self) -> bool {
+        self.periodic
+    }
+
+    /// The number of channels appended.
+    pub fn channels(&self) -> i64 {
+        let per_dim = if self.periodic { 2 } else { 1 };
+        per_dim * self.boundaries.len() as i64
     }
 
     /// Fallible forward pass.
@@ -377,15 +409,26 @@ impl GridEmbedding {
             ));
         }
         let mut parts = vec![x.shallow_clone()];
-        for (j, [a, b]) in self.boundaries.iter().enumerate() {
-            let m = size[2 + j];
-            let coords: Vec<f64> = (0..m).map(|i| a + (b - a) * i as f64 / m as f64).collect();
+        let mut push = |coords: Vec<f64>, j: usize| -> Result<()> {
+            let m = coords.len() as i64;
             let mut shape = vec![1i64; n + 2];
             shape[2 + j] = m;
             let c = common::tensor_from_f64(&coords, &shape, x.kind(), x.device())?;
             let mut full = size.clone();
             full[1] = 1;
             parts.push(c.f_expand(full.as_slice(), false)?);
+            Ok(())
+        };
+        for (j, [a, b]) in self.boundaries.iter().enumerate() {
+            let m = size[2 + j];
+            let t: Vec<f64> = (0..m).map(|i| i as f64 / m as f64).collect();
+            if self.periodic {
+                let angle = |t: f64| 2.0 * std::f64::consts::PI * t;
+                push(t.iter().map(|&t| angle(t).sin()).collect(), j)?;
+                push(t.iter().map(|&t| angle(t).cos()).collect(), j)?;
+            } else {
+                push(t.iter().map(|&t| a + (b - a) * t).collect(), j)?;
+            }
         }
         Ok(Tensor::f_cat(&parts, 1)?)
     }

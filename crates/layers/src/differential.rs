@@ -9,8 +9,9 @@
 //! y[b, o, i] = (1/h) Σ_c Σ_s W[o, c, s] · (x̃[b, c, i + s] − x[b, c, i])
 //! ```
 //!
-//! (`x̃` the padded input), i.e. a convolution with the effective kernel `(W − δ₀ ΣW) / h`: the
-//! kernel sum is subtracted at the centre tap, exactly as the reference does (not the mean
+//! (`x̃` the padded input; the output is further multiplied by a fixed physical length `ℓ`,
+//! [`FiniteDifferenceConfig::length_scale`], default 1), i.e. a convolution with the effective
+//! kernel `(W − δ₀ ΣW) · ℓ / h`: the kernel sum is subtracted at the centre tap, exactly as the reference does (not the mean
 //! subtraction its docstring describes). For a smooth `x`, `x(i + s) − x(i) ≈ Σ_d s_d h_d ∂_d x`,
 //! so the output tends to `Σ_d (Σ_s W s_d)(h_d / h) ∂_d x`: a first-order operator whose
 //! coefficients do not depend on the resolution as long as the aspect ratio `h_d / h` is fixed.
@@ -31,11 +32,19 @@ pub struct FiniteDifferenceConfig {
     pub groups: i64,
     /// Boundary handling (default [`Padding::Periodic`]).
     pub padding: Padding,
+    /// A fixed physical length `ℓ` multiplying the output (default 1: the layer converges to
+    /// a plain first-order operator). The layer computes `(ℓ/h)·conv`, so it converges to
+    /// `ℓ·∂` — the same operator at every resolution, because `ℓ` does not depend on the
+    /// grid. A length of the order of the training grid width gives the learned taps the
+    /// scale of an ordinary convolution there (the reference's behaviour at its default
+    /// resolution); with `ℓ = 1` on a unit domain the taps are amplified by `1/h` and
+    /// an optimiser's steps on them are too (see docs/layers.md, "Differential layer").
+    pub length_scale: f64,
 }
 
 impl Default for FiniteDifferenceConfig {
     fn default() -> Self {
-        Self { kernel_size: 3, groups: 1, padding: Padding::Periodic }
+        Self { kernel_size: 3, groups: 1, padding: Padding::Periodic, length_scale: 1.0 }
     }
 }
 
@@ -74,6 +83,13 @@ impl FiniteDifferenceConv {
     ) -> Result<Self> {
         common::check_lengths("domain_lengths", domain_lengths)?;
         common::check_channels(in_channels, out_channels, config.groups)?;
+        if !(config.length_scale.is_finite() && config.length_scale > 0.0) {
+            return Err(LayerError::parameter(
+                "length_scale",
+                "a finite length > 0",
+                config.length_scale,
+            ));
+        }
         if config.kernel_size < 1 || config.kernel_size % 2 == 0 {
             return Err(LayerError::parameter(
                 "kernel_size",
@@ -145,7 +161,7 @@ impl FiniteDifferenceConv {
         Ok(log_mean.exp())
     }
 
-    /// The effective kernel `(W − δ₀ ΣW) / h` for a grid of `spatial` sizes,
+    /// The effective kernel `(W − δ₀ ΣW) · ℓ / h` for a grid of `spatial` sizes,
     /// `(out, in/groups, k, …, k)`: the single convolution the layer applies (useful for
     /// fusing it with other convolutions, see [`crate::LocalBranch`]).
     pub fn effective_kernel(&self, spatial: &[i64]) -> Result<Tensor> {
@@ -166,7 +182,7 @@ impl FiniteDifferenceConv {
             self.weight.kind(),
             self.weight.device(),
         )?;
-        Ok(((&self.weight - sum * centre) * (1.0 / h)).f_contiguous()?)
+        Ok(((&self.weight - sum * centre) * (self.config.length_scale / h)).f_contiguous()?)
     }
 
     /// Fallible forward pass (see the type docs for shapes).

@@ -172,6 +172,33 @@ fn grid_embedding_appends_periodic_coordinates_after_the_data_channels() {
 }
 
 #[test]
+fn periodic_grid_embedding_is_sin_cos_and_smooth_across_the_wrap() {
+    let emb = GridEmbedding::periodic(2).unwrap();
+    assert_eq!(emb.channels(), 4);
+    let x = Tensor::randn([1, 1, 8, 16], (Kind::Double, Device::Cpu));
+    let y = emb.forward(&x);
+    assert_eq!(y.size(), [1, 5, 8, 16]);
+    let (s0, c0) = (to_vec(&y.get(0).get(1)), to_vec(&y.get(0).get(2)));
+    let (s1, c1) = (to_vec(&y.get(0).get(3)), to_vec(&y.get(0).get(4)));
+    let tau = 2.0 * std::f64::consts::PI;
+    for i in 0..8 {
+        for j in 0..16 {
+            let k = i * 16 + j;
+            // f64 throughout: only the last bits of sin/cos differ.
+            assert!((s0[k] - (tau * i as f64 / 8.0).sin()).abs() < 1e-14);
+            assert!((c0[k] - (tau * i as f64 / 8.0).cos()).abs() < 1e-14);
+            assert!((s1[k] - (tau * j as f64 / 16.0).sin()).abs() < 1e-14);
+            assert!((c1[k] - (tau * j as f64 / 16.0).cos()).abs() < 1e-14);
+        }
+    }
+    // Across the wrap (last row → first row) the step is as small as between neighbours,
+    // unlike the linear coordinate, which jumps by the whole interval there.
+    let step = |a: usize, b: usize| (s0[a * 16] - s0[b * 16]).hypot(c0[a * 16] - c0[b * 16]);
+    assert!((step(7, 0) - step(0, 1)).abs() < 1e-14);
+    assert!(GridEmbedding::periodic(0).is_err() && GridEmbedding::periodic(4).is_err());
+}
+
+#[test]
 fn gelu_is_the_exact_erf_form() {
     let x = Tensor::linspace(-5.0, 5.0, 41, (Kind::Double, Device::Cpu));
     let expected: Vec<f64> = to_vec(&x).into_iter().map(gelu).collect();

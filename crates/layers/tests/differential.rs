@@ -89,7 +89,12 @@ fn fd_conv_equals_the_stencil_loop_for_every_padding_dimension_and_grouping() {
             {
                 tch::manual_seed(3);
                 let vs = VarStore::new(device);
-                let config = FiniteDifferenceConfig { kernel_size: k, groups, padding };
+                let config = FiniteDifferenceConfig {
+                    kernel_size: k,
+                    groups,
+                    padding,
+                    ..Default::default()
+                };
                 let layer =
                     FiniteDifferenceConv::new(&vs.root(), shape[1], out, lengths, config).unwrap();
                 let x = Tensor::randn(shape, (Kind::Float, device));
@@ -176,8 +181,12 @@ fn fd_gradients_match_finite_differences_in_f64() {
         ] {
             tch::manual_seed(5);
             let mut vs = VarStore::new(device);
-            let config =
-                FiniteDifferenceConfig { kernel_size: 3, groups, padding: Padding::Reflect };
+            let config = FiniteDifferenceConfig {
+                kernel_size: 3,
+                groups,
+                padding: Padding::Reflect,
+                ..Default::default()
+            };
             let layer = FiniteDifferenceConv::new(&vs.root(), 2, 2, &lengths, config).unwrap();
             vs.double();
             let x = Tensor::randn(shape.as_slice(), (Kind::Double, device));

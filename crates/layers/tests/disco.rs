@@ -337,7 +337,12 @@ fn local_branch_equals_the_sum_of_its_two_layers_with_equal_or_mixed_groups() {
                 4,
                 4,
                 &[1.0, 2.0],
-                FiniteDifferenceConfig { kernel_size: 3, groups: fd_groups, padding },
+                FiniteDifferenceConfig {
+                    kernel_size: 3,
+                    groups: fd_groups,
+                    padding,
+                    ..Default::default()
+                },
             )
             .unwrap();
             let disco = DiscoConvGrid::new(

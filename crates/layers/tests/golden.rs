@@ -39,7 +39,8 @@ fn finite_difference_matches_neuralop_for_every_padding_and_dimension() {
         // Domain lengths such that L/n equals the reference's grid_width.
         let lengths: Vec<f64> = x.size()[2..].iter().map(|&n| h * n as f64).collect();
         let vs = VarStore::new(Device::Cpu);
-        let config = FiniteDifferenceConfig { kernel_size: ws[2], groups, padding };
+        let config =
+            FiniteDifferenceConfig { kernel_size: ws[2], groups, padding, ..Default::default() };
         let layer =
             FiniteDifferenceConv::new(&vs.root(), ws[1] * groups, ws[0], &lengths, config).unwrap();
         set_var(&vs, "weight", w);

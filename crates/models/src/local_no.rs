@@ -103,6 +103,63 @@ impl From<SkipType> for SkipKind {
     }
 }
 
+/// Coordinates appended to the input as channels before lifting.
+///
+/// Config spelling: `"grid"` or `true` (neuralop's embedding: coordinates on `[0, 1)`, one
+/// channel per dim), `"periodic"` (`sin 2πx`, `cos 2πx` per dim, two channels), `"none"` or
+/// `false`. On a periodic domain prefer `"periodic"` whenever a layer has a differential
+/// branch: the `[0, 1)` coordinate jumps at the wrap and the branch turns the jump into a
+/// spike that grows like `1/h` (docs/models.md, "Zero-shot resolution").
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", try_from = "EmbeddingSpelling")]
+pub enum PositionalEmbedding {
+    /// No coordinates.
+    None,
+    /// Linear coordinates on `[0, 1)` (the reference's default).
+    #[default]
+    Grid,
+    /// `(sin 2πx, cos 2πx)` per dim: smooth across periodic boundaries.
+    Periodic,
+}
+
+/// What a config may write for [`PositionalEmbedding`].
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum EmbeddingSpelling {
+    Flag(bool),
+    Name(String),
+}
+
+impl TryFrom<EmbeddingSpelling> for PositionalEmbedding {
+    type Error = String;
+    fn try_from(s: EmbeddingSpelling) -> std::result::Result<Self, String> {
+        match s {
+            EmbeddingSpelling::Flag(true) => Ok(Self::Grid),
+            EmbeddingSpelling::Flag(false) => Ok(Self::None),
+            EmbeddingSpelling::Name(n) => match n.as_str() {
+                "grid" => Ok(Self::Grid),
+                "periodic" => Ok(Self::Periodic),
+                "none" => Ok(Self::None),
+                other => Err(format!(
+                    "positional_embedding: expected \"grid\", \"periodic\", \"none\", true or \
+                     false, got \"{other}\""
+                )),
+            },
+        }
+    }
+}
+
+impl PositionalEmbedding {
+    /// The embedding layer for `d` spatial dims, if any.
+    fn layer(self, d: usize) -> std::result::Result<Option<GridEmbedding>, LayerError> {
+        Ok(match self {
+            Self::None => None,
+            Self::Grid => Some(GridEmbedding::new(vec![[0.0, 1.0]; d])?),
+            Self::Periodic => Some(GridEmbedding::periodic(d)?),
+        })
+    }
+}
+
 /// Which layers get a branch: all or none (`true` / `false`), or one flag per layer.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(untagged)]
@@ -239,6 +296,11 @@ pub struct LocalNoConfig {
     /// FD stencil width, odd (default 3).
     #[serde(default = "default_fd_kernel")]
     pub fin_diff_kernel_size: i64,
+    /// The physical length `ℓ` each differential branch is multiplied by, so that it
+    /// converges to `ℓ·∂` (see [`lno_layers::FiniteDifferenceConfig::length_scale`]). Default
+    /// (absent): 1 in the domain's units, the plain derivative.
+    #[serde(default)]
+    pub diff_length_scale: Option<f64>,
     /// Every FD output mixes all input channels' derivatives (default true); false gives
     /// per-channel derivatives (`groups = hidden`).
     #[serde(default = "default_true")]
@@ -249,9 +311,10 @@ pub struct LocalNoConfig {
     /// Projection MLP hidden width = ratio · hidden (default 2; 0 gives a single linear layer).
     #[serde(default = "default_ratio")]
     pub projection_channel_ratio: f64,
-    /// Append grid coordinates on `[0, 1)` as input channels (default true, neuralop's "grid").
-    #[serde(default = "default_true")]
-    pub positional_embedding: bool,
+    /// Coordinates appended as input channels (default `"grid"`, neuralop's; see
+    /// [`PositionalEmbedding`]).
+    #[serde(default)]
+    pub positional_embedding: PositionalEmbedding,
     /// Normalisation after the branch sum (default none).
     #[serde(default)]
     pub norm: Option<NormKind>,
@@ -297,10 +360,11 @@ impl LocalNoConfig {
             disco_bias: true,
             padding: PaddingMode::Periodic,
             fin_diff_kernel_size: default_fd_kernel(),
+            diff_length_scale: None,
             mix_derivatives: true,
             lifting_channel_ratio: default_ratio(),
             projection_channel_ratio: default_ratio(),
-            positional_embedding: true,
+            positional_embedding: PositionalEmbedding::Grid,
             norm: None,
             skip: SkipType::Linear,
             use_channel_mlp: false,
@@ -447,6 +511,9 @@ impl LocalNoConfig {
                 ));
             }
         }
+        if let Some(l) = self.diff_length_scale.filter(|l| !(l.is_finite() && *l > 0.0)) {
+            return Err(ModelError::config("diff_length_scale", "a physical length > 0", l));
+        }
         if diff.iter().any(|&b| b)
             && (self.fin_diff_kernel_size < 1 || self.fin_diff_kernel_size % 2 == 0)
         {
@@ -482,9 +549,9 @@ pub struct FnoConfig {
     /// Projection MLP ratio (default 2).
     #[serde(default = "default_ratio")]
     pub projection_channel_ratio: f64,
-    /// Grid positional embedding (default true).
-    #[serde(default = "default_true")]
-    pub positional_embedding: bool,
+    /// Coordinates appended as input channels (default `"grid"`; see [`PositionalEmbedding`]).
+    #[serde(default)]
+    pub positional_embedding: PositionalEmbedding,
     /// Normalisation (default none).
     #[serde(default)]
     pub norm: Option<NormKind>,
@@ -513,7 +580,7 @@ impl FnoConfig {
             n_layers: default_n_layers(),
             lifting_channel_ratio: default_ratio(),
             projection_channel_ratio: default_ratio(),
-            positional_embedding: true,
+            positional_embedding: PositionalEmbedding::Grid,
             norm: None,
             skip: SkipType::Linear,
             use_channel_mlp: true,
@@ -668,6 +735,7 @@ impl LocalNoBlock {
                 kernel_size: model.fin_diff_kernel_size,
                 groups: if model.mix_derivatives { 1 } else { h },
                 padding,
+                length_scale: model.diff_length_scale.unwrap_or(1.0),
             };
             Some(FiniteDifferenceConv::new(&(path / "differential"), h, h, &lengths, cfg)?)
         } else {
@@ -805,12 +873,8 @@ impl LocalNo {
         let flags = config.validate()?;
         let d = config.n_dim();
         let h = config.hidden_channels;
-        let embedding = if config.positional_embedding {
-            Some(GridEmbedding::new(vec![[0.0, 1.0]; d])?)
-        } else {
-            None
-        };
-        let lifted_in = config.in_channels + if config.positional_embedding { d as i64 } else { 0 };
+        let embedding = config.positional_embedding.layer(d)?;
+        let lifted_in = config.in_channels + embedding.as_ref().map_or(0, GridEmbedding::channels);
         // Blocks before lifting and projection, as the reference (within a block the order differs).
         let mut blocks = Vec::with_capacity(config.n_layers);
         for (i, &(diff, disco)) in flags.iter().enumerate() {
