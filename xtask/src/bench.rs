@@ -90,6 +90,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     let mut rows = Vec::new();
     let mut stack_versions: BTreeMap<Stack, String> = BTreeMap::new();
     let mut cache: RefCache = HashMap::new();
+    let run = RunInfo { args, cuda, logical, threads, load_before };
     for (i, w) in selected.iter().enumerate() {
         eprintln!(
             "[{}/{}] {} ({:.0} s elapsed)",
@@ -108,8 +109,39 @@ pub fn run(args: &BenchArgs) -> Result<()> {
             &mut cache,
             &mut stack_versions,
         ));
+        // Written after every workload, so that an interrupted run keeps what it measured.
+        let section = render(&run, &rows, selected.len(), &stack_versions);
+        if i + 1 == selected.len() {
+            println!("{section}");
+        }
+        if !args.no_doc {
+            write_doc(&section)?;
+        }
     }
+    eprintln!("Done in {:.0} s.", started.elapsed().as_secs_f64());
+    Ok(())
+}
 
+/// Run-wide settings for the header.
+struct RunInfo<'a> {
+    args: &'a BenchArgs,
+    cuda: bool,
+    logical: usize,
+    threads: usize,
+    load_before: String,
+}
+
+/// The generated section for the rows measured so far (of `total`).
+fn render(
+    run: &RunInfo,
+    rows: &[Row],
+    total: usize,
+    stack_versions: &BTreeMap<Stack, String>,
+) -> String {
+    let mut notes = notes(run.args, run.cuda);
+    if rows.len() < total {
+        notes.insert(0, format!("**Partial**: {} of {total} workloads measured so far (the run is in progress or was interrupted).", rows.len()));
+    }
     let header = Header {
         command: command_line(),
         date_utc: report::utc_date(
@@ -121,29 +153,28 @@ pub fn run(args: &BenchArgs) -> Result<()> {
             .ok()
             .and_then(|t| report::cpu_model(&t))
             .unwrap_or_else(|| std::env::consts::ARCH.to_owned()),
-        logical_cpus: logical,
-        threads,
-        device: args.device.clone(),
-        load_before,
+        logical_cpus: run.logical,
+        threads: run.threads,
+        device: run.args.device.clone(),
+        load_before: run.load_before.clone(),
         load_after: load_average(),
         stacks: stack_versions
             .iter()
             .map(|(s, v)| format!("{} ({v})", venv::spec(*s).label))
             .collect(),
-        notes: notes(args, cuda),
+        notes,
     };
-    let section = report::render_section(&header, &rows);
-    println!("{section}");
-    if !args.no_doc {
-        let path = crate::workspace_root().join("docs").join("benchmarks.md");
-        let doc = std::fs::read_to_string(&path)
-            .with_context(|| format!("reading {}", path.display()))?;
-        let new =
-            report::splice(&doc, &section, HEADING).with_context(|| path.display().to_string())?;
-        std::fs::write(&path, new).with_context(|| format!("writing {}", path.display()))?;
-        eprintln!("Wrote the table into {}", path.display());
-    }
-    eprintln!("Done in {:.0} s.", started.elapsed().as_secs_f64());
+    report::render_section(&header, rows)
+}
+
+/// Splices `section` into docs/benchmarks.md between its markers.
+fn write_doc(section: &str) -> Result<()> {
+    let path = crate::workspace_root().join("docs").join("benchmarks.md");
+    let doc =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let new = report::splice(&doc, section, HEADING).with_context(|| path.display().to_string())?;
+    std::fs::write(&path, new).with_context(|| format!("writing {}", path.display()))?;
+    eprintln!("  (table written into {})", path.display());
     Ok(())
 }
 
