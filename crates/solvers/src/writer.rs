@@ -19,6 +19,12 @@
 //!   holds a value that is not finite in float32 is rejected, logged with its reason (`log`
 //!   warning and the shard's `rejected` list in the manifest) and never written. Invalid
 //!   parameters are not a per-sample accident and abort the run.
+//! * **Scales out**: [`write_dataset_part`] writes part `i/n` — the shards `k` with
+//!   `k mod n = i` — with its own manifest `manifest.part-i-of-n.json`, so `n` processes or
+//!   machines (SLURM array jobs, MPI ranks) fill one folder without sharing a file;
+//!   [`merge_parts`] then checks that every shard is present once and intact and writes
+//!   `manifest.json`. The bytes are those of [`write_dataset`], since sample `i` depends only
+//!   on `(seed, i)`.
 
 use std::collections::HashMap;
 use std::io::{IsTerminal, Write};
@@ -132,6 +138,13 @@ impl Manifest {
         self.shards.iter().map(|s| s.n_written).sum()
     }
 
+    /// Reads the manifest file `file` (e.g. a part's) of `dir`.
+    fn read_file(dir: &Path, file: &str) -> Result<Self> {
+        let path = dir.join(file);
+        let text = std::fs::read_to_string(&path).map_err(|source| io_error(&path, source))?;
+        serde_json::from_str(&text).map_err(|e| manifest_error(dir, format!("{file}: {e}")))
+    }
+
     fn header(
         generator: &(impl SampleGenerator + ?Sized),
         n_samples: u64,
@@ -206,10 +219,70 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     std::fs::rename(&tmp, path).map_err(|e| io_error(path, e))
 }
 
-fn write_manifest(dir: &Path, manifest: &Manifest) -> Result<()> {
+fn write_manifest(dir: &Path, file: &str, manifest: &Manifest) -> Result<()> {
     let text = serde_json::to_string_pretty(manifest)
         .map_err(|e| manifest_error(dir, format!("cannot serialise the manifest: {e}")))?;
-    write_atomically(&dir.join(MANIFEST_FILE), text.as_bytes())
+    write_atomically(&dir.join(file), text.as_bytes())
+}
+
+/// Part `index` of `count` disjoint parts of a data set: the shards `k` with
+/// `k mod count = index` (round robin, so parts get similar mixes of shards).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Part {
+    /// Which part, `0..count`.
+    pub index: u64,
+    /// How many parts.
+    pub count: u64,
+}
+
+impl Part {
+    /// Part `index` of `count`.
+    ///
+    /// # Errors
+    /// `count` of 0, or `index` not below `count` ([`SolverError::InvalidParameter`]).
+    pub fn new(index: u64, count: u64) -> Result<Self> {
+        if count == 0 {
+            return Err(SolverError::invalid("shard count", "at least 1", 0));
+        }
+        if index >= count {
+            return Err(SolverError::invalid(
+                "shard index",
+                format!("below the shard count {count} (indices start at 0)"),
+                index,
+            ));
+        }
+        Ok(Self { index, count })
+    }
+
+    /// Parses `i/n`, e.g. `"2/8"`.
+    ///
+    /// # Errors
+    /// Not two integers separated by `/`, or out of range as in [`Part::new`].
+    pub fn parse(text: &str) -> Result<Self> {
+        let parsed = text
+            .split_once('/')
+            .and_then(|(i, n)| Some((i.trim().parse().ok()?, n.trim().parse().ok()?)));
+        match parsed {
+            Some((i, n)) => Self::new(i, n),
+            None => Err(SolverError::invalid("shard", "`i/n` with integers 0 <= i < n", text)),
+        }
+    }
+
+    /// Whether shard file `k` belongs to this part.
+    pub fn contains(&self, shard: u64) -> bool {
+        shard % self.count == self.index
+    }
+
+    /// Name of this part's manifest, `manifest.part-<i>-of-<n>.json`.
+    pub fn manifest_file(&self) -> String {
+        format!("manifest.part-{}-of-{}.json", self.index, self.count)
+    }
+}
+
+impl std::fmt::Display for Part {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.index, self.count)
+    }
 }
 
 /// Whether progress should be drawn: asked for, stderr is a terminal, and not under `CI=true`.
@@ -268,6 +341,116 @@ pub fn write_dataset<G: SampleGenerator + ?Sized>(
     shard_size: u64,
     progress: bool,
 ) -> Result<Manifest> {
+    write_selected(
+        generator,
+        out_dir,
+        n_samples,
+        seed,
+        shard_size,
+        MANIFEST_FILE,
+        |_| true,
+        progress,
+    )
+}
+
+/// [`write_dataset`] for one part of the data set: only the shards of `part`, recorded in the
+/// part's own manifest ([`Part::manifest_file`]), resumable the same way. Once every part is
+/// written, [`merge_parts`] makes the folder a complete data set.
+///
+/// # Errors
+/// As [`write_dataset`].
+pub fn write_dataset_part<G: SampleGenerator + ?Sized>(
+    generator: &G,
+    out_dir: &Path,
+    n_samples: u64,
+    seed: u64,
+    shard_size: u64,
+    part: Part,
+    progress: bool,
+) -> Result<Manifest> {
+    let file = part.manifest_file();
+    let selected = |k: u64| part.contains(k);
+    write_selected(generator, out_dir, n_samples, seed, shard_size, &file, selected, progress)
+}
+
+/// Checks the `count` part manifests of `dir` against each other and their shard files, and
+/// writes `manifest.json` of the complete data set (the part manifests stay).
+///
+/// # Errors
+/// [`SolverError::Manifest`] naming a missing part, parts written with different arguments,
+/// or the shards missing or damaged with the `--shard i/n` that rewrites them.
+pub fn merge_parts(dir: &Path, count: u64) -> Result<Manifest> {
+    let mut merged: Option<Manifest> = None;
+    let mut absent = Vec::new();
+    for index in 0..count {
+        let part = Part::new(index, count)?;
+        if !dir.join(part.manifest_file()).is_file() {
+            absent.push(part.to_string());
+            continue;
+        }
+        let mut m = Manifest::read_file(dir, &part.manifest_file())?;
+        m.shards.retain(|e| e.start % m.shard_size == 0 && part.contains(e.start / m.shard_size));
+        match merged.as_mut() {
+            None => merged = Some(m),
+            Some(acc) => {
+                if let Some(detail) = acc.mismatch(&m) {
+                    return Err(manifest_error(dir, format!("part {part}: {detail}")));
+                }
+                if acc.fields.is_empty() {
+                    acc.fields = m.fields;
+                } else if !m.fields.is_empty() && m.fields != acc.fields {
+                    return Err(manifest_error(
+                        dir,
+                        format!("part {part}: fields differ from those of the other parts"),
+                    ));
+                }
+                acc.shards.extend(m.shards);
+            }
+        }
+    }
+    if !absent.is_empty() {
+        return Err(manifest_error(
+            dir,
+            format!("no manifest for parts {}; run gen-data --shard for them", absent.join(", ")),
+        ));
+    }
+    let mut manifest =
+        merged.ok_or_else(|| SolverError::invalid("shard count", "at least 1", 0))?;
+    manifest.shards.sort_by_key(|e| e.start);
+    let (size, n) = (manifest.shard_size, manifest.n_samples);
+    let mut bad = Vec::new();
+    for k in 0..manifest.n_shards() {
+        let found: Vec<&ShardEntry> =
+            manifest.shards.iter().filter(|e| e.start == k * size).collect();
+        if found.len() != 1 || !shard_is_intact(dir, found[0], size, n) {
+            bad.push(format!("shard {k} (part {})", Part { index: k % count, count }));
+        }
+    }
+    if !bad.is_empty() {
+        return Err(manifest_error(
+            dir,
+            format!(
+                "missing or damaged: {}; rerun gen-data --shard for those parts",
+                bad.join(", ")
+            ),
+        ));
+    }
+    write_manifest(dir, MANIFEST_FILE, &manifest)?;
+    Ok(manifest)
+}
+
+/// The writer behind [`write_dataset`] and [`write_dataset_part`]: the shards `k` for which
+/// `selected(k)`, recorded in `dir/manifest_file`.
+fn write_selected<G: SampleGenerator + ?Sized>(
+    generator: &G,
+    out_dir: &Path,
+    n_samples: u64,
+    seed: u64,
+    shard_size: u64,
+    manifest_file: &str,
+    selected: impl Fn(u64) -> bool + Sync,
+    progress: bool,
+) -> Result<Manifest> {
     if n_samples == 0 {
         return Err(SolverError::invalid("n_samples", "at least 1", 0));
     }
@@ -276,27 +459,31 @@ pub fn write_dataset<G: SampleGenerator + ?Sized>(
     }
     std::fs::create_dir_all(out_dir).map_err(|e| io_error(out_dir, e))?;
     let mut manifest = Manifest::header(generator, n_samples, seed, shard_size);
-    if out_dir.join(MANIFEST_FILE).exists() {
-        let existing = Manifest::read(out_dir)?;
+    if out_dir.join(manifest_file).exists() {
+        let existing = Manifest::read_file(out_dir, manifest_file)?;
         if let Some(detail) = existing.mismatch(&manifest) {
             return Err(manifest_error(out_dir, detail));
         }
         manifest.fields = existing.fields;
         for entry in existing.shards {
-            if shard_is_intact(out_dir, &entry, shard_size, n_samples) {
+            if selected(entry.start / shard_size)
+                && shard_is_intact(out_dir, &entry, shard_size, n_samples)
+            {
                 manifest.shards.push(entry);
             }
         }
     }
-    write_manifest(out_dir, &manifest)?;
+    write_manifest(out_dir, manifest_file, &manifest)?;
 
     let done: Vec<u64> = manifest.shards.iter().map(|e| e.start / shard_size).collect();
-    let pending: Vec<u64> = (0..manifest.n_shards()).filter(|k| !done.contains(k)).collect();
-    let bar = if progress_visible(progress) {
-        ProgressBar::new(n_samples)
-    } else {
-        ProgressBar::hidden()
-    };
+    let pending: Vec<u64> =
+        (0..manifest.n_shards()).filter(|&k| selected(k) && !done.contains(&k)).collect();
+    let wanted: u64 = (0..manifest.n_shards())
+        .filter(|&k| selected(k))
+        .map(|k| ((k + 1) * shard_size).min(n_samples) - k * shard_size)
+        .sum();
+    let bar =
+        if progress_visible(progress) { ProgressBar::new(wanted) } else { ProgressBar::hidden() };
     if let Ok(style) = ProgressStyle::with_template(
         "{msg} [{elapsed_precise}] {wide_bar} {pos}/{len} samples (eta {eta})",
     ) {
@@ -317,12 +504,12 @@ pub fn write_dataset<G: SampleGenerator + ?Sized>(
                 (index, sample)
             })
             .collect();
-        write_shard(out_dir, &state, k, start, end, samples)
+        write_shard(out_dir, manifest_file, &state, k, start, end, samples)
     })?;
     bar.finish();
     let mut manifest = state.into_inner().unwrap_or_else(|poisoned| poisoned.into_inner());
     manifest.shards.sort_by_key(|e| e.start);
-    write_manifest(out_dir, &manifest)?;
+    write_manifest(out_dir, manifest_file, &manifest)?;
     Ok(manifest)
 }
 
@@ -346,6 +533,7 @@ fn shard_is_intact(dir: &Path, entry: &ShardEntry, shard_size: u64, n_samples: u
 /// Checks, serialises and writes one shard, then records it in the manifest.
 fn write_shard(
     dir: &Path,
+    manifest_file: &str,
     state: &Mutex<Manifest>,
     k: u64,
     start: u64,
@@ -422,7 +610,7 @@ fn write_shard(
     let mut manifest = lock();
     manifest.shards.push(entry);
     manifest.shards.sort_by_key(|e| e.start);
-    write_manifest(dir, &manifest)
+    write_manifest(dir, manifest_file, &manifest)
 }
 
 /// One field read from disk: float32 values, row-major, with the leading sample axis.
