@@ -9,6 +9,7 @@ pub mod config;
 pub mod data;
 pub mod parallel;
 pub mod progress;
+pub mod shards;
 pub mod train;
 
 pub use config::{ConfigError, ExperimentFile, Profile};

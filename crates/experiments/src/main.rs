@@ -124,11 +124,22 @@ struct GenDataArgs {
     /// Never draw progress bars (they are also off when stderr is not a terminal or CI=true).
     #[arg(long)]
     no_progress: bool,
+    /// Write only part `i/n` of the data (shard files k with k mod n = i), for `n` parallel
+    /// jobs; finish with `--merge n`.
+    #[arg(long, value_name = "I/N", conflicts_with = "merge")]
+    shard: Option<String>,
+    /// Check the `n` parts written with `--shard i/n` and complete the data sets.
+    #[arg(long, value_name = "N")]
+    merge: Option<u64>,
 }
 
 fn gen_data(args: &GenDataArgs) -> anyhow::Result<()> {
     let file = ExperimentFile::find(&args.experiment, &args.configs)?;
     let profile = if args.full { Profile::Full } else { Profile::Quick };
+    if args.shard.is_some() || args.merge.is_some() {
+        let (shard, progress) = (args.shard.as_deref(), !args.no_progress);
+        return lno_experiments::shards::run(&file, profile, &args.data, shard, args.merge, progress);
+    }
     eprintln!("gen-data: {} ({}) from {}", file.name, profile.key(), file.path.display());
     let started = std::time::Instant::now();
     let splits = lno_experiments::generate(&file, profile, &args.data, !args.no_progress)
