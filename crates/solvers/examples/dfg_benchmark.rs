@@ -26,13 +26,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let secs = start.elapsed().as_secs_f64();
         println!(
             "2D-1 ny={ny} ({nx}x{ny}, D={:.1}, tau={:.4}, u_max={u_max}): drag {:.4} [5.57, 5.59], \
-             lift {:.5} [0.0104, 0.0110], delta_p {:.5} [0.1172, 0.1176]; {} steps in {secs:.1} s \
-             ({:.1} MLUPS)",
+             lift {:.5} [0.0104, 0.0110], delta_p {:.5} [0.1172, 0.1176]; surface fit: pressure \
+             drag {:.4} + friction {:.4} = {:.4}; {} steps in {secs:.1} s ({:.1} MLUPS)",
             config.diameter_lattice(),
             config.tau(),
             r.drag,
             r.lift,
             r.delta_p,
+            r.surface.pressure[0],
+            r.surface.friction[0],
+            r.surface.drag(),
             r.steps,
             r.steps as f64 * (nx * ny) as f64 / secs / 1e6
         );

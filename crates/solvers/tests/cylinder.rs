@@ -3,7 +3,9 @@
 //! `examples/dfg_benchmark.rs` and are recorded in docs/solvers.md.
 
 use lno_solvers::cylinder::fields::NodalFields;
-use lno_solvers::cylinder::lattice::{DFG_HEIGHT, DFG_LENGTH};
+use std::f64::consts::PI;
+
+use lno_solvers::cylinder::lattice::{DFG_CENTER, DFG_HEIGHT, DFG_LENGTH, DFG_RADIUS};
 use lno_solvers::cylinder::{
     CloudConfig, CurvedWall, CylinderDataConfig, CylinderGenerator, CylinderLbm, LbmConfig,
     XBoundary, run_periodic, run_steady,
@@ -111,9 +113,10 @@ fn mass_is_conserved_to_roundoff_in_a_periodic_channel() {
 
 #[test]
 fn dfg_2d1_at_ten_nodes_per_diameter_is_within_the_measured_band() {
-    // D = 10 nodes: measured drag 5.612 and Δp 0.1149 (docs/solvers.md convergence table);
-    // the bands, 2% for drag and 3% for Δp around the DFG values, hold the measured errors
-    // (0.6% and 2.1%) with margin for the looser steady-state threshold used here.
+    // D = 10 nodes: measured drag 5.612 and Δp 0.1145 (docs/solvers.md, "Pressure
+    // difference"). D = 10 cannot resolve the viscous pressure rise at the front stagnation
+    // point (Δp is 2.5% low here, 0.2% at D = 20, in the DFG interval at D = 40), so this is
+    // a regression guard on the coarse numbers, not a check of the DFG interval.
     let config = LbmConfig::dfg(41, 20.0);
     let u_mean = config.u_mean_lattice();
     let mut lbm = CylinderLbm::new(config).expect("valid");
@@ -127,9 +130,16 @@ fn dfg_2d1_at_ten_nodes_per_diameter_is_within_the_measured_band() {
         }
         previous = drag;
     }
-    let delta_p = lbm.nodal_fields().pressure_difference();
+    let fields = lbm.nodal_fields();
+    let delta_p = fields.pressure_difference().expect("enough nodes");
+    // 2% around the DFG drag holds the measured +0.6%.
     assert!((drag - 5.58).abs() < 0.02 * 5.58, "drag {drag}");
-    assert!((delta_p - 0.1174).abs() < 0.03 * 0.1174, "delta_p {delta_p}");
+    // 0.5% around the measured 0.11451: the looser steady threshold here moves Δp by < 0.05%.
+    assert!((delta_p - 0.11451).abs() < 5e-3 * 0.11451, "delta_p {delta_p}");
+    // The fitted surface traction integrates to the momentum-exchange drag: measured −2.1% at
+    // D = 10 (−0.6% at D = 20, −0.1% at D = 40); 3% catches a wrong sign or scale.
+    let surface = fields.surface_forces(360).expect("enough nodes");
+    assert!((surface.drag() - drag).abs() < 0.03 * drag, "{surface:?} vs drag {drag}");
     // Mass balance at steady state: every cross-section carries the inlet flux (2/3) u_max H.
     let (nx, ny) = lbm.shape();
     let m = lbm.moments();
@@ -140,6 +150,17 @@ fn dfg_2d1_at_ten_nodes_per_diameter_is_within_the_measured_band() {
         // D/U and the bounce-back inlet injects its profile to O(Δx²); 0.5% catches any leak.
         assert!((flux - inflow).abs() < 5e-3 * inflow, "x {x}: flux {flux} vs {inflow}");
     }
+}
+
+#[test]
+#[ignore = "about 1 min in release, several in the dev profile: run with \
+            `cargo test --release -p lno-solvers --test cylinder -- --ignored`"]
+fn dfg_2d1_at_twenty_nodes_per_diameter_meets_drag_and_pressure_difference_within_one_percent() {
+    let report = run_steady(LbmConfig::dfg(82, 20.0), 1e-6, 200.0).expect("steady");
+    // Measured C_D 5.5896 (DFG [5.57, 5.59]) and Δp 0.11719 (DFG [0.1172, 0.1176], −0.2%):
+    // the issue's 1% fallback for a resolution that cannot reach the interval.
+    assert!((5.57..=5.59).contains(&report.drag), "{report:?}");
+    assert!((report.delta_p - 0.1174).abs() < 0.01 * 0.1174, "{report:?}");
 }
 
 #[test]
@@ -238,6 +259,91 @@ fn sampling_honours_no_slip_walls_and_the_inlet_profile() {
         // The initial state is the nodal parabola; linear interpolation of a parabola between
         // nodes Δx apart errs by at most u_max·(Δx/H)²·… ≤ 1.5 U/41².
         assert!((s[0] - exact).abs() < 1.5 * u_mean / 41.0_f64.powi(2), "at {p:?}: {}", s[0]);
+    }
+}
+
+/// Polar coordinates `(r − R, φ − θ0)` of a point about the cylinder centre, the angle
+/// wrapped to (−π, π].
+fn polar(x: f64, y: f64, theta0: f64) -> (f64, f64) {
+    let (px, py) = (x - DFG_CENTER[0], y - DFG_CENTER[1]);
+    let dphi = (py.atan2(px) - theta0 + PI).rem_euclid(2.0 * PI) - PI;
+    ((px * px + py * py).sqrt() - DFG_RADIUS, dphi)
+}
+
+#[test]
+fn surface_pressure_is_exact_for_fields_in_the_fit_basis() {
+    // Cubic in the wall distance, quadratic along the wall: the fit's basis, so the wall
+    // value a0 must come back whatever the lattice, at the front, back and a slanted point.
+    for (ny, theta0) in [(41, PI), (82, 0.0), (82, 2.0)] {
+        let config = LbmConfig::dfg(ny, 20.0);
+        let speed = config.u_mean_physical() / config.u_mean_lattice();
+        let mut lbm = CylinderLbm::new(config).expect("valid");
+        let a0 = 0.13;
+        let p = move |x: f64, y: f64| {
+            let (d, a) = polar(x, y, theta0);
+            a0 - 0.9 * d + 40.0 * d * d - 900.0 * d * d * d + 0.02 * a + 0.5 * a * d - 0.01 * a * a
+        };
+        lbm.set_equilibrium(|x, y| (1.0 + 3.0 * p(x, y) / (speed * speed), 0.0, 0.0))
+            .expect("finite");
+        let got = lbm.nodal_fields().surface_pressure(theta0).expect("enough nodes");
+        // Least squares on ~30 nodes from densities 1 + O(0.1): roundoff only.
+        assert!((got - a0).abs() < 1e-10, "ny {ny}, θ {theta0}: {got} vs {a0}");
+    }
+}
+
+#[test]
+fn wall_shear_rate_is_exact_for_a_shear_layer_in_the_fit_basis() {
+    let theta0: f64 = 2.5;
+    let config = LbmConfig::dfg(82, 20.0);
+    let speed = config.u_mean_physical() / config.u_mean_lattice();
+    let mut lbm = CylinderLbm::new(config).expect("valid");
+    let tangent = [-theta0.sin(), theta0.cos()];
+    // u_t = γ d + κ d² + c d·a (zero on the wall), in physical units, γ the answer; cut off
+    // beyond the fit window (4.5Δx ≈ 0.023) so the lattice speed stays bounded.
+    let gamma = 3.0;
+    let ut = |x: f64, y: f64| {
+        let (d, a) = polar(x, y, theta0);
+        if d < 0.04 { gamma * d - 20.0 * d * d + 0.4 * d * a } else { 0.0 }
+    };
+    lbm.set_equilibrium(|x, y| {
+        let u = ut(x, y) / speed;
+        (1.0, u * tangent[0], u * tangent[1])
+    })
+    .expect("finite");
+    let got = lbm.nodal_fields().wall_shear_rate(theta0).expect("enough nodes");
+    // Exact representation: roundoff of a 6-column least-squares solve only.
+    assert!((got - gamma).abs() < 1e-9 * gamma, "{got} vs {gamma}");
+}
+
+#[test]
+fn surface_forces_of_a_uniform_pressure_gradient_give_the_buoyancy_force() {
+    // p = −G x at rest: −∮ p n dS = G πR² along +x, no lift, no friction.
+    let config = LbmConfig::dfg(82, 20.0);
+    let (speed, u_mean) =
+        (config.u_mean_physical() / config.u_mean_lattice(), config.u_mean_physical());
+    let mut lbm = CylinderLbm::new(config).expect("valid");
+    let g = 0.5;
+    lbm.set_equilibrium(|x, _| (1.0 + 3.0 * (-g * x) / (speed * speed), 0.0, 0.0)).expect("finite");
+    let forces = lbm.nodal_fields().surface_forces(360).expect("enough nodes");
+    let exact = 2.0 * g * PI * DFG_RADIUS * DFG_RADIUS / (u_mean * u_mean * 2.0 * DFG_RADIUS);
+    // A linear field is not exactly in the (s, t) basis (x depends on t through cos(tΔx/R));
+    // the leftover is the odd t³ term, which a symmetric window nearly cancels: measured
+    // relative error 4.9e-5, asserted 2e-4.
+    assert!((forces.pressure[0] - exact).abs() < 2e-4 * exact, "{forces:?} vs {exact}");
+    assert!(forces.pressure[1].abs() < 1e-3 * exact, "{forces:?}");
+    assert!(forces.friction[0].abs() < 1e-12 && forces.friction[1].abs() < 1e-12, "{forces:?}");
+}
+
+#[test]
+fn surface_queries_reject_bad_input_with_the_parameter_named() {
+    let lbm = CylinderLbm::new(LbmConfig::dfg(41, 20.0)).expect("valid");
+    let fields = lbm.nodal_fields();
+    for (error, name) in [
+        (fields.surface_pressure(f64::NAN).unwrap_err(), "theta"),
+        (fields.wall_shear_rate(f64::INFINITY).unwrap_err(), "theta"),
+        (fields.surface_forces(3).unwrap_err(), "n"),
+    ] {
+        assert_eq!(invalid_name(error), name);
     }
 }
 

@@ -2,6 +2,7 @@
 //! the steady case 2D-1 (Re 20) and drag, lift and Strouhal number of the periodic case 2D-2
 //! (Re 100).
 
+use super::fields::SurfaceForces;
 use super::lattice::{CylinderLbm, DFG_RADIUS, LbmConfig};
 use crate::{Result, SolverError};
 
@@ -12,8 +13,11 @@ pub struct SteadyReport {
     pub drag: f64,
     /// Lift coefficient.
     pub lift: f64,
-    /// `p(0.15, 0.2) − p(0.25, 0.2)` in physical units.
+    /// `p(0.15, 0.2) − p(0.25, 0.2)` in physical units, from the fitted surface pressure.
     pub delta_p: f64,
+    /// Pressure and friction parts of the force from the fitted surface pressure and wall
+    /// shear (720 angles): their sum checks the momentum-exchange drag and lift.
+    pub surface: SurfaceForces,
     /// Lattice steps taken.
     pub steps: u64,
     /// Relative change of the drag over the last convective time unit.
@@ -47,11 +51,12 @@ pub fn run_steady(
         let change = ((last.drag - previous) / last.drag).abs();
         previous = last.drag;
         if change < tolerance {
-            let delta_p = lbm.nodal_fields().pressure_difference();
+            let fields = lbm.nodal_fields();
             return Ok(SteadyReport {
                 drag: last.drag,
                 lift: last.lift,
-                delta_p,
+                delta_p: fields.pressure_difference()?,
+                surface: fields.surface_forces(720)?,
                 steps: lbm.steps(),
                 drag_change: change,
             });

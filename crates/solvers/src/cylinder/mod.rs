@@ -16,6 +16,6 @@ pub mod generator;
 pub mod lattice;
 
 pub use dfg::{PeriodicReport, SteadyReport, run_periodic, run_steady};
-pub use fields::NodalFields;
+pub use fields::{NodalFields, SurfaceForces};
 pub use generator::{CloudConfig, CylinderDataConfig, CylinderGenerator};
 pub use lattice::{CurvedWall, CylinderLbm, Forces, LbmConfig, XBoundary};
