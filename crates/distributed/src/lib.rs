@@ -8,6 +8,9 @@
 //! * [`SingleProcess`]: world of one, every operation a no-op; always built.
 //! * `Mpi` (cargo feature `mpi`): the `mpi` crate (rsmpi) over the system's Open MPI or
 //!   MPICH, for CPU clusters. Host buffers.
+//! * `Nccl` (cargo feature `nccl`): cudarc's NCCL bindings, loaded at run time, on one CUDA
+//!   device per rank; its unique id travels over a bootstrap communicator (MPI, or
+//!   [`SingleProcess`] for a world of one).
 //!
 //! [`from_env`] picks the backend from how the process was started (`mpirun` sets
 //! `OMPI_COMM_WORLD_SIZE`, MPICH and Slurm's PMI set `PMI_SIZE`).
@@ -16,10 +19,14 @@
 
 #[cfg(feature = "mpi")]
 mod mpi_backend;
+#[cfg(feature = "nccl")]
+mod nccl_backend;
 mod single;
 
 #[cfg(feature = "mpi")]
 pub use mpi_backend::Mpi;
+#[cfg(feature = "nccl")]
+pub use nccl_backend::Nccl;
 pub use single::SingleProcess;
 
 /// Errors of the communicators; each names the argument at fault with expected vs. got.
