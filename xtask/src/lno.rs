@@ -1,5 +1,5 @@
-//! `cargo xtask gen-data …` and `cargo xtask train …`: thin wrappers that build and run the
-//! `lno` binary.
+//! `cargo xtask gen-data …`, `cargo xtask train …` and `cargo xtask eval …`: thin wrappers
+//! that build and run the `lno` binary.
 //!
 //! The binary links libtorch, so xtask itself cannot contain it (xtask is what installs
 //! libtorch). These wrappers make sure libtorch is set up, then hand every argument to `lno`.

@@ -40,6 +40,10 @@ enum Task {
     /// [<experiment> [--model …] [--full] [--resume] [--device cuda]]`. With no arguments:
     /// generate the quick Navier–Stokes data when absent, then train its default models.
     Train(lno::PassThrough),
+    /// Evaluate a run's models across resolutions (rollouts for time-dependent tasks) and
+    /// write eval.md, eval.json and plots: `cargo xtask eval <run-dir> [--resolutions
+    /// 32,64,128] [--device cuda]` (run directories are data/runs/<experiment>-<profile>).
+    Eval(lno::PassThrough),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -51,6 +55,7 @@ fn main() -> anyhow::Result<()> {
         Task::Bench(args) => bench::run(&args),
         Task::GenData(pass) => lno::run("gen-data", &pass),
         Task::Train(pass) => lno::train(&pass),
+        Task::Eval(pass) => lno::run("eval", &pass),
     }
 }
 

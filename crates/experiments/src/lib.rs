@@ -7,7 +7,9 @@
 
 pub mod config;
 pub mod data;
+pub mod eval;
 pub mod parallel;
+pub mod plot;
 pub mod progress;
 pub mod shards;
 pub mod train;

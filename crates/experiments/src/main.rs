@@ -24,6 +24,50 @@ enum Command {
     GenData(GenDataArgs),
     /// Train an experiment's models with equal budgets and print the comparison table.
     Train(TrainArgs),
+    /// Evaluate a run's models across resolutions (and rollouts); write eval.md and plots.
+    Eval(EvalArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct EvalArgs {
+    /// A run directory written by `lno train`, e.g. data/runs/navier-stokes-quick.
+    run_dir: PathBuf,
+    /// Grid sizes to evaluate at, comma-separated (default: half, training and double).
+    #[arg(long)]
+    resolutions: Option<String>,
+    /// `cpu`, `cuda` or `cuda:N`.
+    #[arg(long, default_value = "cpu")]
+    device: String,
+    /// Folder of experiment files (only for runs without run.json).
+    #[arg(long, default_value = "configs")]
+    configs: PathBuf,
+    /// Root folder of the data sets (test sets at new resolutions are cached here).
+    #[arg(long, default_value = "data")]
+    data: PathBuf,
+    /// Never draw progress bars.
+    #[arg(long)]
+    no_progress: bool,
+}
+
+fn eval(args: &EvalArgs) -> anyhow::Result<()> {
+    let opts = lno_experiments::eval::EvalOptions {
+        resolutions: args
+            .resolutions
+            .as_deref()
+            .map(lno_experiments::eval::parse_resolutions)
+            .transpose()?,
+        device: parse_device(&args.device)?,
+        data_root: args.data.clone(),
+        configs_dir: args.configs.clone(),
+        progress: !args.no_progress,
+    };
+    let report = lno_experiments::eval::evaluate_run(&args.run_dir, &opts)?;
+    println!();
+    println!("{}", std::fs::read_to_string(args.run_dir.join("eval.md")).unwrap_or_default());
+    println!("table and numbers: {} and eval.json", args.run_dir.join("eval.md").display());
+    println!("plots: {}", args.run_dir.join("plots").display());
+    anyhow::ensure!(!report.models.is_empty(), "no model was evaluated");
+    Ok(())
 }
 
 #[derive(Debug, clap::Args)]
@@ -101,6 +145,11 @@ fn train(args: &TrainArgs) -> anyhow::Result<()> {
     println!();
     println!("{}", std::fs::read_to_string(group.join("results.md")).unwrap_or_default());
     println!("runs, checkpoints and metrics: {}", group.display());
+    println!(
+        "plots: {} (more with `cargo xtask eval {}`)",
+        group.join("plots").display(),
+        group.display()
+    );
     anyhow::ensure!(!results.is_empty(), "no model was trained");
     Ok(())
 }
@@ -177,6 +226,7 @@ fn main() -> anyhow::Result<()> {
         }
         Command::GenData(args) => gen_data(&args)?,
         Command::Train(args) => train(&args)?,
+        Command::Eval(args) => eval(&args)?,
     }
     Ok(())
 }

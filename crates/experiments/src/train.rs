@@ -65,7 +65,8 @@ fn one() -> usize {
 }
 
 impl TaskSpec {
-    fn domain_length(&self) -> &[f64] {
+    /// Physical side lengths of the domain.
+    pub fn domain_length(&self) -> &[f64] {
         match self {
             TaskSpec::Operator { domain_length, .. } | TaskSpec::TimeStep { domain_length, .. } => {
                 domain_length
@@ -82,44 +83,17 @@ impl TaskSpec {
 
     /// The pairs of `data` as `[P, C, n…]` float tensors on the CPU.
     pub fn pairs(&self, data: &Dataset, dir: &Path) -> Result<(Tensor, Tensor)> {
-        let field = |name: &str| -> Result<Tensor> {
-            let f = data.field(name).with_context(|| {
-                format!(
-                    "{}: no field `{name}`; the data set has {}",
-                    dir.display(),
-                    data.fields.iter().map(|f| f.name.as_str()).collect::<Vec<_>>().join(", ")
-                )
-            })?;
-            let shape: Vec<i64> = f.shape.iter().map(|&s| s as i64).collect();
-            Ok(Tensor::from_slice(&f.data).view(shape.as_slice()))
-        };
         match self {
             TaskSpec::Operator { input, output, .. } => {
                 let stack = |names: &[String]| -> Result<Tensor> {
-                    let parts = names.iter().map(|n| field(n)).collect::<Result<Vec<_>>>()?;
+                    let parts =
+                        names.iter().map(|n| field(data, dir, n)).collect::<Result<Vec<_>>>()?;
                     Ok(Tensor::stack(&parts, 1))
                 };
                 Ok((stack(input)?, stack(output)?))
             }
-            TaskSpec::TimeStep { fields, initial, stride, .. } => {
-                ensure!(*stride >= 1, "task.stride: expected at least 1, got 0");
-                // [N, T, C, n…]
-                let mut channels = Vec::with_capacity(fields.len());
-                for name in fields {
-                    let t = field(name)?;
-                    ensure!(
-                        t.dim() >= 3,
-                        "{}: field `{name}` is not a trajectory [T, n…]",
-                        dir.display()
-                    );
-                    channels.push(t);
-                }
-                let mut states = Tensor::stack(&channels, 2);
-                if let Some(name) = initial {
-                    ensure!(fields.len() == 1, "task.initial works with a single trajectory field");
-                    let first = field(name)?.unsqueeze(1).unsqueeze(2);
-                    states = Tensor::cat(&[first, states], 1);
-                }
+            TaskSpec::TimeStep { stride, .. } => {
+                let states = self.trajectories(data, dir)?;
                 let t_len = states.size()[1];
                 let stride = *stride as i64;
                 ensure!(
@@ -139,6 +113,43 @@ impl TaskSpec {
             }
         }
     }
+}
+
+impl TaskSpec {
+    /// The trajectories of a `time-step` task as `[N, T, C, n…]` float tensors on the CPU
+    /// (the initial state first when `initial` is given); used for pairs and rollouts.
+    pub fn trajectories(&self, data: &Dataset, dir: &Path) -> Result<Tensor> {
+        let TaskSpec::TimeStep { fields, initial, stride, .. } = self else {
+            bail!("task.kind: expected `time-step` for trajectories, got another kind");
+        };
+        ensure!(*stride >= 1, "task.stride: expected at least 1, got 0");
+        let mut channels = Vec::with_capacity(fields.len());
+        for name in fields {
+            let t = field(data, dir, name)?;
+            ensure!(t.dim() >= 3, "{}: field `{name}` is not a trajectory [T, n…]", dir.display());
+            channels.push(t);
+        }
+        let mut states = Tensor::stack(&channels, 2);
+        if let Some(name) = initial {
+            ensure!(fields.len() == 1, "task.initial works with a single trajectory field");
+            let first = field(data, dir, name)?.unsqueeze(1).unsqueeze(2);
+            states = Tensor::cat(&[first, states], 1);
+        }
+        Ok(states)
+    }
+}
+
+/// The field `name` of `data` as a float tensor of its stored shape.
+fn field(data: &Dataset, dir: &Path, name: &str) -> Result<Tensor> {
+    let f = data.field(name).with_context(|| {
+        format!(
+            "{}: no field `{name}`; the data set has {}",
+            dir.display(),
+            data.fields.iter().map(|f| f.name.as_str()).collect::<Vec<_>>().join(", ")
+        )
+    })?;
+    let shape: Vec<i64> = f.shape.iter().map(|&s| s as i64).collect();
+    Ok(Tensor::from_slice(&f.data).view(shape.as_slice()))
 }
 
 /// Which loss trains the models (evaluation always reports the relative L2 error).
@@ -187,7 +198,8 @@ pub enum ModelSpec {
 }
 
 impl ModelSpec {
-    fn kind(&self) -> &'static str {
+    /// The model family recorded in checkpoints.
+    pub fn kind(&self) -> &'static str {
         match self {
             ModelSpec::LocalNo(_) => "local_no",
             ModelSpec::Fno(_) => "local_no",
@@ -195,7 +207,8 @@ impl ModelSpec {
         }
     }
 
-    fn build(&self, vs: &VarStore) -> Result<Box<dyn Operator>> {
+    /// The model, its variables in `vs`.
+    pub fn build(&self, vs: &VarStore) -> Result<Box<dyn Operator>> {
         let root = vs.root();
         Ok(match self {
             ModelSpec::LocalNo(c) => Box::new(LocalNo::new(&root, c)?),
@@ -580,6 +593,9 @@ pub fn train_with(
     let resolution = prepared.x_test.size()[2..].to_vec();
     let group = opts.runs_root.join(format!("{}-{}", file.name, opts.profile.key()));
     std::fs::create_dir_all(&group).with_context(|| format!("creating {}", group.display()))?;
+    if comm.is_root() {
+        crate::eval::record_run(&group, file, opts.profile)?;
+    }
     eprintln!(
         "train: {} ({}): {} training and {} test pairs at {:?}, models {}",
         file.name,
@@ -621,6 +637,17 @@ pub fn train_with(
     let tmp = group.join("results.md.tmp");
     std::fs::write(&tmp, &text).with_context(|| format!("writing {}", tmp.display()))?;
     std::fs::rename(&tmp, &path).with_context(|| format!("writing {}", path.display()))?;
+    // Truth / prediction / |error| of each model (as `lno eval` draws them); a picture that
+    // cannot be drawn is reported but never fails a finished training.
+    match crate::eval::write_sample_plots(
+        &group,
+        Path::new("configs"),
+        &opts.data_root,
+        opts.device,
+    ) {
+        Ok(paths) => paths.iter().for_each(|p| eprintln!("plot: {}", p.display())),
+        Err(e) => eprintln!("plots not written: {e:#}"),
+    }
     if results.is_empty() {
         bail!("no model was trained");
     }
