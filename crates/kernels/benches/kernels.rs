@@ -1,5 +1,5 @@
 //! Criterion benchmarks of Ψ assembly: the sphere at 256×512 with kernel [3, 4] and the default
-//! cutoff, and irregular point clouds of 10⁴ and 10⁶ points with ~30 neighbours each.
+//! cutoff, and irregular point clouds of 10⁴, 10⁵ and 10⁶ points with ~30 neighbours each.
 //! Reference timings on the same CPU: `tools/bench_reference_kernels.py`.
 
 use std::f64::consts::PI;
@@ -49,6 +49,15 @@ fn benches(c: &mut Criterion) {
     c.bench_function("cloud_1e4_points_30_neighbours_k3x4", |b| {
         b.iter(|| black_box(small.build().expect("builds")))
     });
+    // 10⁵ points: the size `cargo xtask bench` reports (neuralop's dense table cannot hold it).
+    // Ten samples at criterion's measurement time, so `--measurement-time` can shorten it.
+    let mut group = c.benchmark_group("medium");
+    group.sample_size(10);
+    let medium = cloud_spec(100_000);
+    group.bench_function("cloud_1e5_points_30_neighbours_k3x4", |b| {
+        b.iter(|| black_box(medium.build().expect("builds")))
+    });
+    group.finish();
     let mut group = c.benchmark_group("large");
     group.sample_size(10).measurement_time(Duration::from_secs(30));
     let big = cloud_spec(1_000_000);

@@ -2,7 +2,7 @@
 //! when available): the FD conv at (8, 32, 128, 128) with kernel 3 (reference anchor 0.115 s on
 //! 2 cores, shared/reference/perf-notes.md), and the LocalNO local branch (FD + regular-grid
 //! DISCO, kernel (3, 4), cutoff 3 cells) at 64², hidden 32, batch 8, fused into one conv and as
-//! two separate layers.
+//! two separate layers, and that regular-grid DISCO conv alone.
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use lno_kernels::Basis;
@@ -76,6 +76,9 @@ fn bench_local_branch(c: &mut Criterion) {
         };
         let disco = make_disco("disco");
         let x = Tensor::randn([8, 32, 64, 64], (Kind::Float, device)).set_requires_grad(true);
+        c.bench_function(&format!("disco_grid_fwd_bwd_8x32x64x64_k34_{device:?}"), |b| {
+            b.iter(|| fwd_bwd(&x, &|x| disco.forward(x), device))
+        });
         c.bench_function(&format!("local_branch_separate_fwd_bwd_8x32x64x64_{device:?}"), |b| {
             b.iter(|| fwd_bwd(&x, &|x| fd.forward(x) + disco.forward(x), device))
         });
