@@ -52,6 +52,9 @@ pub struct BenchArgs {
 /// parsed results and the process's peak RSS, or the failure.
 type RefCache = HashMap<String, Result<(Vec<RefResult>, Option<u64>), String>>;
 
+/// Reference runs per workload under `--quick` (after the scripts' warm-ups).
+const QUICK_REPEATS: usize = 3;
+
 /// Heading of the generated section when docs/benchmarks.md has no markers yet.
 const HEADING: &str = "## All workloads against the reference stacks (`cargo xtask bench`)";
 
@@ -190,7 +193,7 @@ fn notes(args: &BenchArgs, cuda: bool) -> Vec<String> {
     ];
     if args.quick {
         n.push("`--quick`: a subset of the workloads and shorter measurements (criterion warm-up 1 s, \
-                measurement 3 s, 10 samples; 5 reference repeats), so intervals are wider."
+                measurement 3 s, 10 samples; 3 reference repeats), so intervals are wider."
             .to_owned());
     }
     if cuda {
@@ -329,11 +332,12 @@ fn measure(
         if r.device_arg && on_gpu {
             cmd_args.extend(["--device".to_owned(), "cuda".to_owned()]);
         }
-        if args.quick
-            && !cmd_args.iter().any(|a| a == "--repeats")
-            && r.script != "tools/bench_reference_kernels.py"
-        {
-            cmd_args.extend(["--repeats".to_owned(), "5".to_owned()]);
+        if args.quick {
+            // Every script takes `--repeats`; a loaded machine can make one run take a minute.
+            if let Some(i) = cmd_args.iter().position(|a| a == "--repeats") {
+                cmd_args.drain(i..(i + 2).min(cmd_args.len()));
+            }
+            cmd_args.extend(["--repeats".to_owned(), QUICK_REPEATS.to_string()]);
         }
         let python = &pythons[&r.stack];
         let cache_key = format!("{label} {} {}", r.script, cmd_args.join(" "));
