@@ -6,14 +6,17 @@
 
 use std::path::{Path, PathBuf};
 
+use lno_solvers::cylinder::{CylinderDataConfig, CylinderGenerator};
 use lno_solvers::darcy::{DarcyConfig, DarcyGenerator};
 use lno_solvers::diffusion_reaction::{DiffReactConfig, DiffReactGenerator};
 use lno_solvers::navier_stokes::{NsDataConfig, NsGenerator};
+use lno_solvers::shallow_water::SweGenerator;
 use lno_solvers::writer::{Manifest, write_dataset};
 use lno_solvers::{SampleGenerator, SolverError};
 use serde::{Deserialize, Serialize};
 
 use crate::config::{ConfigError, ExperimentFile, Profile};
+use crate::geometry::SweDataSpec;
 
 /// Which solver makes the data, with its full parameter set (every key required, so a data set
 /// is described completely by its file).
@@ -26,6 +29,10 @@ pub enum GeneratorSpec {
     NavierStokes(NsDataConfig),
     /// 2-D diffusion–reaction, PDEBench (§4.4).
     DiffusionReaction(DiffReactConfig),
+    /// Shallow water on the rotating sphere, torch-harmonics' random pairs (§4.3).
+    ShallowWater(SweDataSpec),
+    /// Flow past a cylinder sampled on an irregular point cloud (§4.5).
+    Cylinder(CylinderDataConfig),
 }
 
 impl GeneratorSpec {
@@ -35,6 +42,8 @@ impl GeneratorSpec {
             GeneratorSpec::Darcy(c) => Box::new(DarcyGenerator::new(c.clone())?),
             GeneratorSpec::NavierStokes(c) => Box::new(NsGenerator::new(c.clone())?),
             GeneratorSpec::DiffusionReaction(c) => Box::new(DiffReactGenerator::new(c.clone())?),
+            GeneratorSpec::ShallowWater(c) => Box::new(SweGenerator::new(c.config())?),
+            GeneratorSpec::Cylinder(c) => Box::new(CylinderGenerator::new(c.clone())?),
         })
     }
 }

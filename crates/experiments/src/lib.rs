@@ -7,6 +7,7 @@
 
 pub mod config;
 pub mod data;
+pub mod geometry;
 pub mod eval;
 pub mod parallel;
 pub mod plot;

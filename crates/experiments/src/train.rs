@@ -15,11 +15,13 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail, ensure};
 use lno_distributed::{Communicator, SingleProcess};
 use lno_models::checkpoint::{Checkpoint, RunDir, Snapshot, TrainingMeta};
+use lno_models::cloud::{CloudNo, CloudNoConfig};
 use lno_models::local_no::{FnoConfig, LocalNo, LocalNoConfig, Operator, parameter_count};
-use lno_models::loss::{Derivative, H1Loss, LpLoss, Measure, Reduction};
+use lno_models::loss::{Derivative, H1Loss, LpLoss, Reduction};
 use lno_models::normalizer::UnitGaussianNormalizer;
 use lno_models::optim::{AdamW, AdamWConfig};
 use lno_models::schedule::{ScheduleConfig, Scheduler};
+use lno_models::sfno::{SphereNo, SphereNoConfig};
 use lno_models::unet::{UNet2d, UNetConfig};
 use lno_solvers::writer::{Dataset, load_dataset};
 use rand::SeedableRng;
@@ -30,6 +32,7 @@ use tch::{Device, Kind, Tensor};
 
 use crate::config::{ExperimentFile, Profile};
 use crate::data::split_dir;
+use crate::geometry::{CloudOperator, CloudTask, SphereOperator, SphereTask, TaskGeometry};
 
 /// How the samples of a data set become (input, target) pairs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -58,6 +61,12 @@ pub enum TaskSpec {
         /// Physical side lengths of the domain.
         domain_length: Vec<f64>,
     },
+    /// One pair per sample on the sphere, losses with the grid's quadrature weights
+    /// (shallow water; see [`SphereTask`]).
+    Sphere(SphereTask),
+    /// One pair per sample on a fixed irregular point cloud, losses with its quadrature weights
+    /// (cylinder flow; see [`CloudTask`]).
+    Cloud(CloudTask),
 }
 
 fn one() -> usize {
@@ -71,6 +80,7 @@ impl TaskSpec {
             TaskSpec::Operator { domain_length, .. } | TaskSpec::TimeStep { domain_length, .. } => {
                 domain_length
             }
+            TaskSpec::Sphere(_) | TaskSpec::Cloud(_) => &[],
         }
     }
 
@@ -78,6 +88,10 @@ impl TaskSpec {
         match self {
             TaskSpec::Operator { input, output, .. } => (input.len() as i64, output.len() as i64),
             TaskSpec::TimeStep { fields, .. } => (fields.len() as i64, fields.len() as i64),
+            TaskSpec::Sphere(t) => (t.in_channels() as i64, t.channels.len() as i64),
+            TaskSpec::Cloud(t) => {
+                ((t.channels.len() + t.scalars.len()) as i64, t.channels.len() as i64)
+            }
         }
     }
 
@@ -92,6 +106,8 @@ impl TaskSpec {
                 };
                 Ok((stack(input)?, stack(output)?))
             }
+            TaskSpec::Sphere(t) => t.pairs(data, dir),
+            TaskSpec::Cloud(t) => t.pairs(data, dir),
             TaskSpec::TimeStep { stride, .. } => {
                 let states = self.trajectories(data, dir)?;
                 let t_len = states.size()[1];
@@ -195,6 +211,11 @@ pub enum ModelSpec {
     Fno(FnoConfig),
     /// The resolution-bound U-Net baseline.
     Unet(UNetConfig),
+    /// SFNO / local SFNO / LSNO on the sphere (`img_size` and `grid` filled in from a sphere
+    /// task).
+    SphereNo(SphereNoConfig),
+    /// The point-cloud operator (FNO or LocalNO latent blocks) on the cloud of a cloud task.
+    CloudNo(CloudNoConfig),
 }
 
 impl ModelSpec {
@@ -204,16 +225,28 @@ impl ModelSpec {
             ModelSpec::LocalNo(_) => "local_no",
             ModelSpec::Fno(_) => "local_no",
             ModelSpec::Unet(_) => "unet2d",
+            ModelSpec::SphereNo(_) => "sphere_no",
+            ModelSpec::CloudNo(_) => "cloud_no",
         }
     }
 
-    /// The model, its variables in `vs`.
+    /// The model, its variables in `vs` (grid and sphere models; cloud models need
+    /// [`ModelSpec::build_on`]).
     pub fn build(&self, vs: &VarStore) -> Result<Box<dyn Operator>> {
+        self.build_on(vs, &TaskGeometry::Grid)
+    }
+
+    /// The model on the task's domain (point-cloud models are built on its cloud).
+    pub fn build_on(&self, vs: &VarStore, geometry: &TaskGeometry) -> Result<Box<dyn Operator>> {
         let root = vs.root();
         Ok(match self {
             ModelSpec::LocalNo(c) => Box::new(LocalNo::new(&root, c)?),
             ModelSpec::Fno(c) => Box::new(LocalNo::fno(&root, c)?),
             ModelSpec::Unet(c) => Box::new(UNet2d::new(&root, c)?),
+            ModelSpec::SphereNo(c) => Box::new(SphereOperator(SphereNo::new(&root, c)?)),
+            ModelSpec::CloudNo(c) => {
+                Box::new(CloudOperator(CloudNo::new(&root, c, geometry.cloud()?)?))
+            }
         })
     }
 }
@@ -230,6 +263,9 @@ fn model_spec(
     let mut patched = file.clone();
     patched.set_default(profile, &section, "in_channels", toml::Value::Integer(cin));
     patched.set_default(profile, &section, "out_channels", toml::Value::Integer(cout));
+    if let TaskSpec::Sphere(t) = task {
+        crate::geometry::sphere_model_defaults(&mut patched, profile, &section, t)?;
+    }
     Ok(patched.section(profile, &section)?)
 }
 
@@ -279,6 +315,8 @@ struct Prepared {
     y_test: Tensor,
     x_norm: UnitGaussianNormalizer,
     y_norm: UnitGaussianNormalizer,
+    /// The domain: quadrature weights of the losses, the cloud of point-cloud models.
+    geometry: TaskGeometry,
 }
 
 fn load_split(
@@ -313,15 +351,20 @@ fn prepare(
     let (train, train_dir) = load_split(file, opts, "train")?;
     let (test, test_dir) = load_split(file, opts, "test")?;
     let (mut x_train, mut y_train) = task.pairs(&train, &train_dir)?;
-    let (x_test, y_test) = task.pairs(&test, &test_dir)?;
+    let (mut x_test, mut y_test) = task.pairs(&test, &test_dir)?;
     if let Some(max) = spec.max_train_pairs {
         let n = x_train.size()[0].min(max as i64);
         x_train = x_train.narrow(0, 0, n);
         y_train = y_train.narrow(0, 0, n);
     }
+    let geometry = crate::geometry::task_geometry(
+        task,
+        [(&train, &train_dir), (&test, &test_dir)],
+        [&mut x_train, &mut y_train, &mut x_test, &mut y_test],
+    )?;
     let x_norm = UnitGaussianNormalizer::fit(&x_train.to_kind(Kind::Double), None, 1e-6)?;
     let y_norm = UnitGaussianNormalizer::fit(&y_train.to_kind(Kind::Double), None, 1e-6)?;
-    Ok(Prepared { x_train, y_train, x_test, y_test, x_norm, y_norm })
+    Ok(Prepared { x_train, y_train, x_test, y_test, x_norm, y_norm, geometry })
 }
 
 /// Relative L2 error of `model` on `(x, y)` (mean over pairs and channels).
@@ -334,7 +377,7 @@ fn evaluate(
     device: Device,
     batch: i64,
 ) -> Result<f64> {
-    let metric = LpLoss::l2(Measure::Uniform { lengths: lengths.to_vec() }, Reduction::Sum)?;
+    let metric = LpLoss::l2(p.geometry.measure(lengths)?, Reduction::Sum)?;
     let n = x.size()[0];
     let mut total = 0.0;
     tch::no_grad(|| -> Result<()> {
@@ -389,7 +432,9 @@ fn train_model(
     let lengths = task.domain_length().to_vec();
     tch::manual_seed(spec.seed as i64);
     let vs = VarStore::new(opts.device);
-    let model = model_spec.build(&vs).with_context(|| format!("building model `{name}`"))?;
+    let model = model_spec
+        .build_on(&vs, &p.geometry)
+        .with_context(|| format!("building model `{name}`"))?;
     let parameters = parameter_count(&vs);
     let mut optimizer = AdamW::new(&vs, spec.optimizer)?;
     let mut scheduler = Scheduler::new(spec.schedule, spec.optimizer.lr)?;
@@ -439,8 +484,18 @@ fn train_model(
     let n = x_train.size()[0];
     let batch = spec.batch_size.max(1) as i64;
     let epochs = opts.epochs.unwrap_or(spec.epochs);
-    let loss_l2 = LpLoss::l2(Measure::Uniform { lengths: lengths.clone() }, Reduction::Mean)?;
-    let loss_h1 = H1Loss::new(&lengths, Derivative::CentralPeriodic, Reduction::Mean)?;
+    let loss_l2 = LpLoss::l2(p.geometry.measure(&lengths)?, Reduction::Mean)?;
+    // H1 needs a regular periodic grid: built only when asked for, so other domains can train.
+    let loss_h1 = match spec.loss {
+        LossKind::H1 => {
+            ensure!(
+                matches!(p.geometry, TaskGeometry::Grid),
+                "train.loss: expected \"l2\" on the sphere and on point clouds, got \"h1\" (periodic-grid only)"
+            );
+            Some(H1Loss::new(&lengths, Derivative::CentralPeriodic, Reduction::Mean)?)
+        }
+        LossKind::L2 => None,
+    };
     let bar =
         crate::progress::bar(opts.progress && comm.is_root(), epochs.saturating_sub(epoch0), name);
     let started = Instant::now();
@@ -461,9 +516,10 @@ fn train_model(
             let xb = x_train.index_select(0, &idx);
             let yb = y_train.index_select(0, &idx);
             let pred = p.y_norm.decode(&model.f_forward_t(&xb, true)?)?;
-            let loss = match spec.loss {
-                LossKind::L2 => loss_l2.rel(&pred, &yb)?,
-                LossKind::H1 => loss_h1.rel(&pred, &yb)?,
+            // `loss_h1` exists exactly when `train.loss` is "h1".
+            let loss = match &loss_h1 {
+                Some(h1) => h1.rel(&pred, &yb)?,
+                None => loss_l2.rel(&pred, &yb)?,
             };
             optimizer.zero_grad();
             loss.backward();
