@@ -16,6 +16,7 @@ use lno_solvers::{SampleGenerator, SolverError};
 use serde::{Deserialize, Serialize};
 
 use crate::config::{ConfigError, ExperimentFile, Profile};
+use crate::external::{DarcySmallSpec, fetch_darcy_small};
 use crate::geometry::SweDataSpec;
 
 /// Which solver makes the data, with its full parameter set (every key required, so a data set
@@ -33,6 +34,9 @@ pub enum GeneratorSpec {
     ShallowWater(SweDataSpec),
     /// Flow past a cylinder sampled on an irregular point cloud (§4.5).
     Cylinder(CylinderDataConfig),
+    /// Not a solver: the small Darcy benchmark shipped in neuraloperator 0.3.0's wheel
+    /// (fetched with pip; see [`crate::external`]).
+    NeuraloperatorDarcy(DarcySmallSpec),
 }
 
 impl GeneratorSpec {
@@ -44,6 +48,14 @@ impl GeneratorSpec {
             GeneratorSpec::DiffusionReaction(c) => Box::new(DiffReactGenerator::new(c.clone())?),
             GeneratorSpec::ShallowWater(c) => Box::new(SweGenerator::new(c.config())?),
             GeneratorSpec::Cylinder(c) => Box::new(CylinderGenerator::new(c.clone())?),
+            GeneratorSpec::NeuraloperatorDarcy(_) => {
+                return Err(SolverError::invalid(
+                    "generator",
+                    "a solver (neuraloperator-darcy is fixed external data: it has only the \
+                     resolutions of its files, 16² and 32²)",
+                    "neuraloperator-darcy",
+                ));
+            }
         })
     }
 }
@@ -90,6 +102,9 @@ pub enum DataError {
         "{path}: [{profile}.data] train.seed and test.seed are both {seed}; expected different seeds so the test set is held out"
     )]
     SameSeeds { path: String, profile: String, seed: u64 },
+    /// Fetching external data failed (pip, the wheel, or its files).
+    #[error("{0:#}")]
+    External(anyhow::Error),
 }
 
 impl DataSpec {
@@ -113,14 +128,21 @@ pub fn split_dir(data_root: &Path, experiment: &str, profile: Profile, split: &s
 }
 
 /// Generates (or completes) the train and test sets of `file`'s `profile` under `data_root`,
-/// returning the two manifests.
+/// returning each split's directory and manifest (train, test, then any test sets at other
+/// resolutions that external data come with, e.g. `test-32`).
 pub fn generate(
     file: &ExperimentFile,
     profile: Profile,
     data_root: &Path,
     progress: bool,
-) -> Result<[(PathBuf, Manifest); 2], DataError> {
+) -> Result<Vec<(PathBuf, Manifest)>, DataError> {
     let spec = DataSpec::from_file(file, profile)?;
+    if let GeneratorSpec::NeuraloperatorDarcy(external) = &spec.generator {
+        let out = split_dir(data_root, &file.name, profile, "train");
+        let out = out.parent().unwrap_or(data_root);
+        return fetch_darcy_small(external, out, spec.train.samples, spec.test.samples, progress)
+            .map_err(DataError::External);
+    }
     let generator = spec.generator.build()?;
     let mut out = Vec::with_capacity(2);
     for (name, split) in [("train", spec.train), ("test", spec.test)] {
@@ -135,7 +157,5 @@ pub fn generate(
         )?;
         out.push((dir, manifest));
     }
-    let test = out.pop().expect("two splits");
-    let train = out.pop().expect("two splits");
-    Ok([train, test])
+    Ok(out)
 }

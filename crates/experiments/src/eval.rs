@@ -260,6 +260,10 @@ pub fn model_dirs(run_dir: &Path, order: &[String]) -> Result<Vec<PathBuf>> {
 
 /// The generator's variant name and grid size (the key of [`SIZE_KEYS`]).
 pub fn generator_resolution(g: &GeneratorSpec) -> Result<(String, usize)> {
+    if let GeneratorSpec::NeuraloperatorDarcy(_) = g {
+        // Fixed files: trained at 16², with a second test split at 32² (`test-32`).
+        return Ok(("neuraloperator-darcy".into(), 16));
+    }
     let value = serde_json::to_value(g)?;
     let (variant, params) = value
         .as_object()
@@ -406,6 +410,19 @@ fn test_split(
         dir
     } else {
         let dir = split_dir(data_root, &file.name, profile, &format!("test-{n}"));
+        if let GeneratorSpec::NeuraloperatorDarcy(_) = &spec.generator {
+            // External data come only at the resolutions of their files.
+            ensure!(
+                dir.join("manifest.json").is_file(),
+                "--resolutions {n}: {} has test data only at 16 and 32 (no {}; fetch it with \
+                 `cargo xtask gen-data {}{profile_flag}`)",
+                file.name,
+                dir.display(),
+                file.name
+            );
+            let data = load_dataset(&dir).with_context(|| format!("loading {}", dir.display()))?;
+            return Ok((data, dir));
+        }
         let generator = generator_at(&spec.generator, n)?
             .build()
             .with_context(|| format!("--resolutions {n}: the generator rejects this grid size"))?;

@@ -7,8 +7,9 @@
 
 pub mod config;
 pub mod data;
-pub mod geometry;
 pub mod eval;
+pub mod external;
+pub mod geometry;
 pub mod parallel;
 pub mod plot;
 pub mod progress;
