@@ -187,7 +187,9 @@ fn gen_data(args: &GenDataArgs) -> anyhow::Result<()> {
     let profile = if args.full { Profile::Full } else { Profile::Quick };
     if args.shard.is_some() || args.merge.is_some() {
         let (shard, progress) = (args.shard.as_deref(), !args.no_progress);
-        return lno_experiments::shards::run(&file, profile, &args.data, shard, args.merge, progress);
+        return lno_experiments::shards::run(
+            &file, profile, &args.data, shard, args.merge, progress,
+        );
     }
     eprintln!("gen-data: {} ({}) from {}", file.name, profile.key(), file.path.display());
     let started = std::time::Instant::now();
