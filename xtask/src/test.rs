@@ -105,13 +105,18 @@ fn ensure_mpi() -> Result<bool> {
         let mut update = Command::new("apt-get");
         update.args(["update", "-q"]);
         noninteractive(&mut update);
-        crate::run_checked(&mut update)?;
         let mut add = Command::new("apt-get");
         add.args(["install", "-y", "-q", "--no-install-recommends"]).args(MPI_PACKAGES);
         noninteractive(&mut add);
-        crate::run_checked(&mut add)?;
-        anyhow::ensure!(mpi_ready(), "MPI tests: still no mpirun or libclang after `{install}`");
-        return Ok(true);
+        // A machine without access to its package mirror still runs every other test: the
+        // MPI tests are skipped loudly rather than failing the whole suite.
+        let installed = crate::run_checked(&mut update).and_then(|()| crate::run_checked(&mut add));
+        match installed {
+            Ok(()) if mpi_ready() => return Ok(true),
+            Ok(()) => eprintln!("MPI tests SKIPPED: still no mpirun or libclang after `{install}`"),
+            Err(e) => eprintln!("MPI tests SKIPPED: `{install}` failed: {e:#}"),
+        }
+        return Ok(false);
     }
     eprintln!(
         "MPI tests SKIPPED: they need mpirun (Open MPI or MPICH) and libclang; as root run \
@@ -138,7 +143,14 @@ fn libclang_present() -> bool {
     }
     let has_libclang = |dir: &Path| {
         std::fs::read_dir(dir).is_ok_and(|entries| {
-            entries.flatten().any(|e| e.file_name().to_string_lossy().starts_with("libclang"))
+            entries.flatten().any(|e| {
+                // libclang.so* or libclang-<version>.so*, not libclang-cpp (no C API for bindgen).
+                let name = e.file_name().to_string_lossy().into_owned();
+                name.starts_with("libclang.so")
+                    || name
+                        .strip_prefix("libclang-")
+                        .is_some_and(|v| v.starts_with(|c: char| c.is_ascii_digit()))
+            })
         })
     };
     let mut dirs = vec![
