@@ -36,11 +36,14 @@ pub fn train_distributed(
     if world > 1 {
         let threads = threads_per_rank();
         tch::set_num_threads(threads);
-        eprintln!(
-            "distributed: rank {rank} of {world} (pid {}), backend {}, {threads} threads",
+        // One write per line: `eprintln!` writes each format piece separately, and the ranks
+        // share one stderr, so their lines would interleave mid-line.
+        let line = format!(
+            "distributed: rank {rank} of {world} (pid {}), backend {}, {threads} threads\n",
             std::process::id(),
             comm.backend()
         );
+        let _ = std::io::Write::write_all(&mut std::io::stderr(), line.as_bytes());
     }
     match train_with(file, opts, comm.as_ref()) {
         Ok(results) => Ok(comm.is_root().then_some(results)),

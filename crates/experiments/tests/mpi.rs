@@ -138,8 +138,9 @@ fn killing_one_rank_ends_the_job_quickly_and_resume_continues_at_another_world_s
     let (root, experiment) = setup("mpi-kill");
     let run = root.join("mpi/tiny-quick/local");
     let mut cmd = mpirun_train(2, &root, &experiment, "mpi");
-    // Long enough that the kill lands mid-training on a loaded machine.
-    cmd.args(["--epochs", "400"]).stdout(Stdio::null()).stderr(Stdio::piped());
+    // Long enough that the kill lands mid-training on any machine.
+    // (An idle machine ran 400 epochs of this tiny set in 10 s, before the kill could land.)
+    cmd.args(["--epochs", "1000000"]).stdout(Stdio::null()).stderr(Stdio::piped());
     let mut child = cmd.spawn().unwrap();
     let (tx, rx) = mpsc::channel();
     let stderr = child.stderr.take().unwrap();
@@ -159,7 +160,7 @@ fn killing_one_rank_ends_the_job_quickly_and_resume_continues_at_another_world_s
             panic!("the job ended ({status}) before the kill:\n{}", log.join("\n"));
         }
         if let Ok(line) = rx.recv_timeout(Duration::from_millis(200)) {
-            if let Some(rest) = line.split("rank 1 of 2 (pid ").nth(1) {
+            if let Some(rest) = line.split("1 of 2 (pid ").nth(1) {
                 pid = rest.split(')').next().map(str::to_string);
             }
             log.push(line);
