@@ -10,14 +10,13 @@ use lno_solvers::cylinder::{CylinderDataConfig, CylinderGenerator};
 use lno_solvers::darcy::{DarcyConfig, DarcyGenerator};
 use lno_solvers::diffusion_reaction::{DiffReactConfig, DiffReactGenerator};
 use lno_solvers::navier_stokes::{NsDataConfig, NsGenerator};
-use lno_solvers::shallow_water::SweGenerator;
+use lno_solvers::shallow_water::{SweDataConfig, SweGenerator};
 use lno_solvers::writer::{Manifest, write_dataset};
 use lno_solvers::{SampleGenerator, SolverError};
 use serde::{Deserialize, Serialize};
 
 use crate::config::{ConfigError, ExperimentFile, Profile};
 use crate::external::{DarcySmallSpec, fetch_darcy_small};
-use crate::geometry::SweDataSpec;
 
 /// Which solver makes the data, with its full parameter set (every key required, so a data set
 /// is described completely by its file).
@@ -31,7 +30,7 @@ pub enum GeneratorSpec {
     /// 2-D diffusion–reaction, PDEBench (§4.4).
     DiffusionReaction(DiffReactConfig),
     /// Shallow water on the rotating sphere, torch-harmonics' random pairs (§4.3).
-    ShallowWater(SweDataSpec),
+    ShallowWater(SweDataConfig),
     /// Flow past a cylinder sampled on an irregular point cloud (§4.5).
     Cylinder(CylinderDataConfig),
     /// Not a solver: the small Darcy benchmark shipped in neuraloperator 0.3.0's wheel
@@ -46,7 +45,7 @@ impl GeneratorSpec {
             GeneratorSpec::Darcy(c) => Box::new(DarcyGenerator::new(c.clone())?),
             GeneratorSpec::NavierStokes(c) => Box::new(NsGenerator::new(c.clone())?),
             GeneratorSpec::DiffusionReaction(c) => Box::new(DiffReactGenerator::new(c.clone())?),
-            GeneratorSpec::ShallowWater(c) => Box::new(SweGenerator::new(c.config())?),
+            GeneratorSpec::ShallowWater(c) => Box::new(SweGenerator::new(c.clone())?),
             GeneratorSpec::Cylinder(c) => Box::new(CylinderGenerator::new(c.clone())?),
             GeneratorSpec::NeuraloperatorDarcy(_) => {
                 return Err(SolverError::invalid(

@@ -261,8 +261,8 @@ pub fn model_dirs(run_dir: &Path, order: &[String]) -> Result<Vec<PathBuf>> {
 /// The generator's variant name and grid size (the key of [`SIZE_KEYS`]).
 pub fn generator_resolution(g: &GeneratorSpec) -> Result<(String, usize)> {
     if let GeneratorSpec::NeuraloperatorDarcy(_) = g {
-        // Fixed files: trained at 16², with a second test split at 32² (`test-32`).
-        return Ok(("neuraloperator-darcy".into(), 16));
+        // Fixed files, with a second test split at 32² (`test-32`).
+        return Ok(("neuraloperator-darcy".into(), crate::external::TRAINING_RESOLUTION));
     }
     let value = serde_json::to_value(g)?;
     let (variant, params) = value

@@ -26,10 +26,13 @@ pub struct DarcySmallSpec {
     pub version: String,
 }
 
+/// The grid size of the training files (and of `test`).
+pub const TRAINING_RESOLUTION: usize = 16;
+
 /// The wheel's files: (split directory, file name, resolution).
 const FILES: [(&str, &str, usize); 3] = [
-    ("train", "darcy_train_16.pt", 16),
-    ("test", "darcy_test_16.pt", 16),
+    ("train", "darcy_train_16.pt", TRAINING_RESOLUTION),
+    ("test", "darcy_test_16.pt", TRAINING_RESOLUTION),
     ("test-32", "darcy_test_32.pt", 32),
 ];
 

@@ -3,10 +3,9 @@
 //! LocalNO blocks).
 //!
 //! What differs from the regular-grid experiments lives here, so that `train.rs` only
-//! dispatches: the shallow-water generator's file spelling ([`SweDataSpec`]), the two task
-//! kinds ([`SphereTask`], [`CloudTask`]), the domain each task integrates over
-//! ([`TaskGeometry`], which gives the loss its quadrature weights: the sphere grid's surface
-//! weights or the cloud's lumped Delaunay weights) and the model wrappers.
+//! dispatches: the two task kinds ([`SphereTask`], [`CloudTask`]), the domain each task
+//! integrates over ([`TaskGeometry`], which gives the loss its quadrature weights: the sphere
+//! grid's surface weights or the cloud's lumped Delaunay weights) and the model wrappers.
 
 use std::path::{Path, PathBuf};
 
@@ -17,59 +16,12 @@ use lno_models::loss::Measure;
 use lno_models::normalizer::UnitGaussianNormalizer;
 use lno_models::sfno::{SphereGrid, SphereNo};
 use lno_quadrature::SphereGridKind;
-use lno_solvers::shallow_water::{AbStart, Planet, RandomIcParams, SweDataConfig};
 use lno_solvers::writer::Dataset;
 use serde::{Deserialize, Serialize};
 use tch::{Kind, Tensor};
 
 use crate::config::{ExperimentFile, Profile};
 use crate::train::TaskSpec;
-
-/// `[<profile>.data.generator.shallow-water]`: every parameter of
-/// `lno_solvers::shallow_water::SweDataConfig`, spelled for TOML (the solver's struct has no
-/// serde form because its grid kind lives in the quadrature crate).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SweDataSpec {
-    /// Latitude rule (`equiangular`, `legendre-gauss` or `lobatto`).
-    pub grid: SphereGrid,
-    /// Latitudes.
-    pub nlat: usize,
-    /// Longitudes.
-    pub nlon: usize,
-    /// Degrees kept (`lmax = mmax`; torch-harmonics uses `⌈nlat/3⌉`).
-    pub lmax: usize,
-    /// Time between input and target (s).
-    pub interval: f64,
-    /// Solver steps per interval.
-    pub n_steps: u64,
-    /// The random initial condition (`mach`, `llimit`, `havg`, `hamp`).
-    pub ic: RandomIcParams,
-    /// Hyperdiffusion e-folding time at the highest degree (s); absent for none.
-    #[serde(default)]
-    pub hyperdiffusion: Option<f64>,
-    /// Planet constants (`radius`, `omega`, `gravity`).
-    pub planet: Planet,
-    /// Adams–Bashforth start-up (`textbook` or `torch_harmonics`).
-    pub start: AbStart,
-}
-
-impl SweDataSpec {
-    /// The solver crate's configuration.
-    pub fn config(&self) -> SweDataConfig {
-        SweDataConfig {
-            grid: self.grid.into(),
-            nlat: self.nlat,
-            nlon: self.nlon,
-            lmax: self.lmax,
-            interval: self.interval,
-            n_steps: self.n_steps,
-            ic: self.ic,
-            hyperdiffusion: self.hyperdiffusion,
-            planet: self.planet,
-            start: self.start,
-        }
-    }
-}
 
 /// `kind = "sphere"`: one pair per sample from two channel-first fields `[C, nlat, nlon]`
 /// (the shallow-water set's `x` = (φ, ζ, δ)(t) and `y` = the same one interval later).
@@ -383,24 +335,6 @@ impl Operator for CloudOperator {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_shallow_water_spec_maps_every_key_onto_the_solver_config() {
-        let th = SweDataConfig::torch_harmonics(SphereGridKind::Equiangular, 32, 64);
-        let spec = SweDataSpec {
-            grid: SphereGrid::Equiangular,
-            nlat: th.nlat,
-            nlon: th.nlon,
-            lmax: th.lmax,
-            interval: th.interval,
-            n_steps: th.n_steps,
-            ic: th.ic,
-            hyperdiffusion: th.hyperdiffusion,
-            planet: th.planet,
-            start: th.start,
-        };
-        assert_eq!(spec.config(), th);
-    }
 
     #[test]
     fn the_cloud_measure_integrates_one_to_the_sum_of_the_weights() {

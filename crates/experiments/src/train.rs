@@ -32,7 +32,9 @@ use tch::{Device, Kind, Tensor};
 
 use crate::config::{ExperimentFile, Profile};
 use crate::data::split_dir;
-use crate::geometry::{CloudOperator, CloudTask, SphereOperator, SphereTask, TaskGeometry};
+use crate::geometry::{
+    CloudOperator, CloudTask, SphereOperator, SphereTask, TaskGeometry, field_tensor,
+};
 
 /// How the samples of a data set become (input, target) pairs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -100,8 +102,10 @@ impl TaskSpec {
         match self {
             TaskSpec::Operator { input, output, .. } => {
                 let stack = |names: &[String]| -> Result<Tensor> {
-                    let parts =
-                        names.iter().map(|n| field(data, dir, n)).collect::<Result<Vec<_>>>()?;
+                    let parts = names
+                        .iter()
+                        .map(|n| field_tensor(data, dir, n))
+                        .collect::<Result<Vec<_>>>()?;
                     Ok(Tensor::stack(&parts, 1))
                 };
                 Ok((stack(input)?, stack(output)?))
@@ -141,31 +145,18 @@ impl TaskSpec {
         ensure!(*stride >= 1, "task.stride: expected at least 1, got 0");
         let mut channels = Vec::with_capacity(fields.len());
         for name in fields {
-            let t = field(data, dir, name)?;
+            let t = field_tensor(data, dir, name)?;
             ensure!(t.dim() >= 3, "{}: field `{name}` is not a trajectory [T, n…]", dir.display());
             channels.push(t);
         }
         let mut states = Tensor::stack(&channels, 2);
         if let Some(name) = initial {
             ensure!(fields.len() == 1, "task.initial works with a single trajectory field");
-            let first = field(data, dir, name)?.unsqueeze(1).unsqueeze(2);
+            let first = field_tensor(data, dir, name)?.unsqueeze(1).unsqueeze(2);
             states = Tensor::cat(&[first, states], 1);
         }
         Ok(states)
     }
-}
-
-/// The field `name` of `data` as a float tensor of its stored shape.
-fn field(data: &Dataset, dir: &Path, name: &str) -> Result<Tensor> {
-    let f = data.field(name).with_context(|| {
-        format!(
-            "{}: no field `{name}`; the data set has {}",
-            dir.display(),
-            data.fields.iter().map(|f| f.name.as_str()).collect::<Vec<_>>().join(", ")
-        )
-    })?;
-    let shape: Vec<i64> = f.shape.iter().map(|&s| s as i64).collect();
-    Ok(Tensor::from_slice(&f.data).view(shape.as_slice()))
 }
 
 /// Which loss trains the models (evaluation always reports the relative L2 error).
@@ -577,21 +568,14 @@ fn train_model(
     }
     bar.finish_and_clear();
     let train_seconds = started.elapsed().as_secs_f64();
-    if !comm.is_root() {
-        // Only rank 0 evaluates and reports.
-        let (test_l2, test_l2_half) = (f64::NAN, None);
-        return Ok(ModelResult {
-            name: name.into(),
-            parameters,
-            train_seconds,
-            train_loss,
-            test_l2,
-            test_l2_half,
-        });
-    }
-    let test_l2 = evaluate(model.as_ref(), p, &p.x_test, &p.y_test, &lengths, opts.device, batch)?;
-    let (xh, yh) = (half_resolution(&p.x_test), half_resolution(&p.y_test));
-    let test_l2_half = evaluate(model.as_ref(), p, &xh, &yh, &lengths, opts.device, batch).ok();
+    // Only rank 0 evaluates and reports.
+    let (test_l2, test_l2_half) = if comm.is_root() {
+        let full = evaluate(model.as_ref(), p, &p.x_test, &p.y_test, &lengths, opts.device, batch)?;
+        let (xh, yh) = (half_resolution(&p.x_test), half_resolution(&p.y_test));
+        (full, evaluate(model.as_ref(), p, &xh, &yh, &lengths, opts.device, batch).ok())
+    } else {
+        (f64::NAN, None)
+    };
     Ok(ModelResult {
         name: name.into(),
         parameters,

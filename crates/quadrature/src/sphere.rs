@@ -25,8 +25,10 @@ use std::f64::consts::PI;
 use crate::error::{QuadratureError, Result};
 use crate::{clenshaw_curtis, gauss_legendre, lobatto};
 
-/// The latitude rule of a [`SphereGrid`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// The latitude rule of a [`SphereGrid`]; in configs spelled as torch-harmonics does
+/// (`"equiangular"`, `"legendre-gauss"`, `"lobatto"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum SphereGridKind {
     /// Equally spaced colatitudes with both poles, Clenshaw–Curtis weights (torch-harmonics
     /// `"equiangular"`).

@@ -321,3 +321,17 @@ fn an_unstable_sample_is_rejected_not_returned() {
         other => panic!("expected NotConverged, got {other:?}"),
     }
 }
+
+#[test]
+fn data_config_round_trips_through_json_with_torch_harmonics_grid_names() {
+    let config = SweDataConfig::torch_harmonics(SphereGridKind::LegendreGauss, 32, 64);
+    let json = serde_json::to_value(&config).unwrap();
+    assert_eq!(json["grid"], "legendre-gauss");
+    let back: SweDataConfig = serde_json::from_value(json.clone()).unwrap();
+    assert_eq!(back, config);
+    // `hyperdiffusion` may be left out: no hyperdiffusion.
+    let mut without = json;
+    without.as_object_mut().unwrap().remove("hyperdiffusion");
+    let back: SweDataConfig = serde_json::from_value(without).unwrap();
+    assert_eq!(back.hyperdiffusion, None);
+}

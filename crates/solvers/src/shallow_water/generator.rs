@@ -13,8 +13,9 @@ use super::solver::{AbStart, Planet, ShallowWater, SweConfig, SweState};
 use crate::dataset::{Field, Sample, SampleGenerator, sample_rng};
 use crate::{Result, SolverError};
 
-/// Everything that determines a shallow-water data set.
-#[derive(Debug, Clone, PartialEq)]
+/// Everything that determines a shallow-water data set (the TOML form of an experiment's
+/// `[…generator.shallow-water]`; every key but `hyperdiffusion` required).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SweDataConfig {
     /// Latitude rule of the grid.
     pub grid: SphereGridKind,
@@ -30,7 +31,8 @@ pub struct SweDataConfig {
     pub n_steps: u64,
     /// The random initial condition.
     pub ic: RandomIcParams,
-    /// Hyperdiffusion e-folding time at the highest degree (s), `None` for none.
+    /// Hyperdiffusion e-folding time at the highest degree (s), `None` (absent) for none.
+    #[serde(default)]
     pub hyperdiffusion: Option<f64>,
     /// Planet constants.
     pub planet: Planet,
