@@ -99,8 +99,7 @@ impl SphereTask {
     /// The pairs `[N, C, nlat, nlon]` of `data`, unstandardised.
     pub fn pairs(&self, data: &Dataset, dir: &Path) -> Result<(Tensor, Tensor)> {
         let expected = [self.channels.len() as i64, self.shape[0] as i64, self.shape[1] as i64];
-        let mut out = Vec::with_capacity(2);
-        for name in [&self.input, &self.output] {
+        let load = |name: &str| -> Result<Tensor> {
             let t = field_tensor(data, dir, name)?;
             ensure!(
                 t.dim() == 4 && t.size()[1..] == expected,
@@ -108,10 +107,9 @@ impl SphereTask {
                 dir.display(),
                 &t.size()[1..]
             );
-            out.push(t);
-        }
-        let y = out.pop().expect("two fields");
-        let mut x = out.pop().expect("two fields");
+            Ok(t)
+        };
+        let (mut x, y) = (load(&self.input)?, load(&self.output)?);
         if self.latitude_input {
             let grid = self.sphere_grid()?;
             let sin_lat: Vec<f32> = grid.colatitudes().iter().map(|t| t.cos() as f32).collect();
@@ -142,8 +140,7 @@ impl CloudTask {
     /// The pairs `[N, C (+ scalars), n]` and `[N, C, n]` of `data`.
     pub fn pairs(&self, data: &Dataset, dir: &Path) -> Result<(Tensor, Tensor)> {
         let c = self.channels.len() as i64;
-        let mut out = Vec::with_capacity(2);
-        for name in [&self.input, &self.output] {
+        let load = |name: &str| -> Result<Tensor> {
             let t = field_tensor(data, dir, name)?;
             ensure!(
                 t.dim() == 3 && t.size()[2] == c,
@@ -151,10 +148,9 @@ impl CloudTask {
                 dir.display(),
                 &t.size()[1..]
             );
-            out.push(t.permute([0, 2, 1]).contiguous());
-        }
-        let y = out.pop().expect("two fields");
-        let mut x = out.pop().expect("two fields");
+            Ok(t.permute([0, 2, 1]).contiguous())
+        };
+        let (mut x, y) = (load(&self.input)?, load(&self.output)?);
         let (n, points) = (x.size()[0], x.size()[2]);
         for name in &self.scalars {
             let s = field_tensor(data, dir, name)?;
