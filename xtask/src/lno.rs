@@ -72,11 +72,29 @@ fn split_ranks(args: &[String]) -> Result<Option<(usize, Vec<String>)>> {
     Ok(ranks.map(|n| (n, rest)))
 }
 
-/// `cargo xtask train --ranks N …`: builds `lno` with the `mpi` feature and runs
+/// Whether `args` ask for a CUDA device (`--device cuda…` or `--device=cuda…`).
+fn wants_cuda(args: &[String]) -> bool {
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        let value = match arg.strip_prefix("--device") {
+            Some("") => it.next().map(String::as_str),
+            Some(v) => v.strip_prefix('='),
+            None => None,
+        };
+        if value.is_some_and(|v| v.starts_with("cuda")) {
+            return true;
+        }
+    }
+    false
+}
+
+/// `cargo xtask train --ranks N …`: builds `lno` with the `mpi` feature (`mpi,nccl` when
+/// `--device cuda` is asked for, so that the ranks all-reduce over NCCL) and runs
 /// `mpirun -np N lno train …` on this machine (docs/distributed.md for clusters).
 fn train_ranks(ranks: usize, args: &[String]) -> Result<()> {
     crate::setup::ensure()?;
     let root = crate::workspace_root();
+    let features = if wants_cuda(args) { "mpi,nccl" } else { "mpi" };
     let mut build = crate::cargo();
     build.current_dir(&root).args([
         "build",
@@ -85,7 +103,7 @@ fn train_ranks(ranks: usize, args: &[String]) -> Result<()> {
         "--bin",
         "lno",
         "--features",
-        "mpi",
+        features,
         "--message-format=json-render-diagnostics",
     ]);
     eprintln!("$ {}", format!("{build:?}").replace('"', ""));
@@ -95,7 +113,7 @@ fn train_ranks(ranks: usize, args: &[String]) -> Result<()> {
         .map_err(|e| anyhow::anyhow!("could not start cargo build: {e}"))?;
     anyhow::ensure!(
         out.status.success(),
-        "building lno with --features mpi failed (it needs Open MPI or MPICH and libclang; \
+        "building lno with --features {features} failed (it needs Open MPI or MPICH and libclang; \
          `cargo xtask test` installs them on Debian/Ubuntu as root)"
     );
     // The executable path from cargo's JSON messages (honours CARGO_TARGET_DIR and profiles).
@@ -113,4 +131,30 @@ fn train_ranks(ranks: usize, args: &[String]) -> Result<()> {
         mpirun.env("OMPI_ALLOW_RUN_AS_ROOT", "1").env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1");
     }
     crate::run_checked(mpirun.args(args))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(text: &str) -> Vec<String> {
+        text.split_whitespace().map(str::to_string).collect()
+    }
+
+    #[test]
+    fn a_cuda_device_is_found_in_either_spelling_of_the_flag() {
+        assert!(wants_cuda(&args("navier-stokes --device cuda")));
+        assert!(wants_cuda(&args("navier-stokes --device=cuda:1 --resume")));
+        assert!(!wants_cuda(&args("navier-stokes --device cpu")));
+        assert!(!wants_cuda(&args("navier-stokes --model cuda")));
+        assert!(!wants_cuda(&args("navier-stokes --device")));
+    }
+
+    #[test]
+    fn ranks_are_taken_out_of_the_arguments() {
+        let (n, rest) = split_ranks(&args("--ranks 2 ns --device cuda")).unwrap().unwrap();
+        assert_eq!((n, rest), (2, args("ns --device cuda")));
+        assert!(split_ranks(&args("ns")).unwrap().is_none());
+        assert!(split_ranks(&args("--ranks=0 ns")).is_err());
+    }
 }

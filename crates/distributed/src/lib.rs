@@ -10,10 +10,11 @@
 //!   MPICH, for CPU clusters. Host buffers.
 //! * `Nccl` (cargo feature `nccl`): cudarc's NCCL bindings, loaded at run time, on one CUDA
 //!   device per rank; its unique id travels over a bootstrap communicator (MPI, or
-//!   [`SingleProcess`] for a world of one).
+//!   [`SingleProcess`] for a world of one), which `Nccl::with_bootstrap` keeps for `abort`.
 //!
 //! [`from_env`] picks the backend from how the process was started (`mpirun` sets
-//! `OMPI_COMM_WORLD_SIZE`, MPICH and Slurm's PMI set `PMI_SIZE`).
+//! `OMPI_COMM_WORLD_SIZE`, MPICH and Slurm's PMI set `PMI_SIZE`); `lno train` chooses NCCL on
+//! top of it for CUDA training (`lno_experiments::parallel`, `LNO_DIST_BACKEND`).
 //!
 //! This crate never links libtorch: the trainer copies gradients into a `&mut [f32]` and back.
 

@@ -7,6 +7,10 @@
 //! of one). The [`Communicator`] methods take host buffers, staged through the device on the
 //! CUDA context's default stream and synchronised before returning, so results are ready.
 //!
+//! [`Nccl::with_bootstrap`] keeps the bootstrap communicator for the life of the NCCL one, so
+//! that [`Communicator::abort`] goes through it: with MPI, `MPI_Abort` ends every rank of the
+//! job, including those blocked in an NCCL collective.
+//!
 //! [`SingleProcess`]: crate::SingleProcess
 
 use std::sync::Arc;
@@ -33,6 +37,8 @@ pub struct Nccl {
     comm: Comm,
     stream: Arc<CudaStream>,
     ordinal: usize,
+    // Declared last so that it is dropped (MPI finalised) after the NCCL communicator.
+    bootstrap: Option<Box<dyn Communicator>>,
 }
 
 impl std::fmt::Debug for Nccl {
@@ -41,6 +47,7 @@ impl std::fmt::Debug for Nccl {
             .field("rank", &self.comm.rank())
             .field("world_size", &self.comm.world_size())
             .field("device", &self.ordinal)
+            .field("bootstrap", &self.bootstrap.as_ref().map(|b| b.backend()))
             .finish()
     }
 }
@@ -78,7 +85,22 @@ impl Nccl {
             Id::uninit(internal),
         )
         .map_err(nccl)?;
-        Ok(Self { comm, stream, ordinal })
+        Ok(Self { comm, stream, ordinal, bootstrap: None })
+    }
+
+    /// Keeps `bootstrap` (the communicator given to [`Nccl::new`]) for the life of this one:
+    /// [`abort`](Communicator::abort) then goes through the bootstrap's abort (`MPI_Abort`
+    /// with MPI), which ends every rank. Separate from `new` so that a caller can still abort
+    /// through the bootstrap when `new` fails on one rank.
+    #[must_use]
+    pub fn with_bootstrap(mut self, bootstrap: Box<dyn Communicator>) -> Self {
+        self.bootstrap = Some(bootstrap);
+        self
+    }
+
+    /// The CUDA device this rank's NCCL communicator runs on.
+    pub fn ordinal(&self) -> usize {
+        self.ordinal
     }
 }
 
@@ -133,6 +155,10 @@ impl Communicator for Nccl {
     }
 
     fn abort(&self, message: &str) -> ! {
+        if let Some(bootstrap) = &self.bootstrap {
+            // MPI_Abort ends every rank, also those blocked in an NCCL collective.
+            bootstrap.abort(message)
+        }
         // Exiting drops nothing; peers blocked in NCCL are ended by the launcher (mpirun) or
         // by NCCL's own timeout.
         eprintln!("{message}");

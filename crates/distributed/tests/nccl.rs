@@ -25,3 +25,16 @@ fn a_one_gpu_nccl_world_keeps_buffers_through_every_collective() {
     let err = comm.broadcast_f32(&mut buf, 1).unwrap_err().to_string();
     assert!(err.contains("`root`"), "{err}");
 }
+
+#[test]
+#[ignore = "needs a CUDA GPU, its driver and libnccl.so"]
+fn an_nccl_world_over_a_kept_bootstrap_reduces_and_names_its_device() {
+    let comm = Nccl::new(&SingleProcess, 0)
+        .expect("NCCL on CUDA device 0")
+        .with_bootstrap(Box::new(SingleProcess));
+    assert_eq!((comm.rank(), comm.world_size(), comm.ordinal()), (0, 1, 0));
+    let mut buf = vec![0.25f32, -1.0, 3.5];
+    comm.all_reduce_mean(&mut buf).unwrap();
+    assert_eq!(buf, [0.25, -1.0, 3.5]);
+    assert!(format!("{comm:?}").contains("single"), "{comm:?}");
+}

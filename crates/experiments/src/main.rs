@@ -77,7 +77,8 @@ struct TrainArgs {
     /// Train only these models (names of `[<profile>.models.*]`; repeatable).
     #[arg(long = "model")]
     models: Vec<String>,
-    /// `cpu`, `cuda` or `cuda:N`.
+    /// `cpu`, `cuda` or `cuda:N`. Under `mpirun` with several ranks, `cuda` is each rank's
+    /// GPU (its node-local rank) and `cuda:N` is refused; see docs/distributed.md.
     #[arg(long, default_value = "cpu")]
     device: String,
     /// Paper-scale settings (meant for a GPU) instead of the quick profile.
@@ -107,14 +108,7 @@ struct TrainArgs {
 }
 
 fn parse_device(text: &str) -> anyhow::Result<tch::Device> {
-    let device = match text {
-        "cpu" => tch::Device::Cpu,
-        "cuda" => tch::Device::Cuda(0),
-        other => match other.strip_prefix("cuda:").and_then(|n| n.parse().ok()) {
-            Some(n) => tch::Device::Cuda(n),
-            None => anyhow::bail!("--device: expected cpu, cuda or cuda:N, got `{other}`"),
-        },
-    };
+    let device = lno_experiments::parallel::DeviceRequest::parse(text)?.single_device();
     if let tch::Device::Cuda(n) = device {
         let count = tch::Cuda::device_count() as usize;
         anyhow::ensure!(
@@ -127,10 +121,12 @@ fn parse_device(text: &str) -> anyhow::Result<tch::Device> {
 
 fn train(args: &TrainArgs) -> anyhow::Result<()> {
     let file = ExperimentFile::find(&args.experiment, &args.configs)?;
+    // Checked against the launch (ranks, local rank, CUDA devices) in `train_distributed`.
+    let device = lno_experiments::parallel::DeviceRequest::parse(&args.device)?;
     let opts = lno_experiments::train::TrainOptions {
         profile: if args.full { Profile::Full } else { Profile::Quick },
         models: args.models.clone(),
-        device: parse_device(&args.device)?,
+        device: device.single_device(),
         data_root: args.data.clone(),
         runs_root: args.runs.clone(),
         resume: args.resume,
@@ -138,7 +134,7 @@ fn train(args: &TrainArgs) -> anyhow::Result<()> {
         epochs: args.epochs,
     };
     // Under `mpirun` this process is one rank; only rank 0 gets rows back and prints them.
-    let Some(results) = lno_experiments::parallel::train_distributed(&file, &opts)? else {
+    let Some(results) = lno_experiments::parallel::train_distributed(&file, &opts, device)? else {
         return Ok(());
     };
     let group = args.runs.join(format!("{}-{}", file.name, opts.profile.key()));
