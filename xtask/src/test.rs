@@ -49,11 +49,13 @@ pub fn run(args: &TestArgs) -> Result<()> {
             "warnings",
         ]))?;
         // The NCCL backend loads its libraries at run time, so it builds (and is linted) on
-        // any machine.
+        // any machine, and so does the trainer's backend choice behind `lno-experiments/nccl`.
         crate::run_checked(crate::cargo().current_dir(&root).args([
             "clippy",
             "-p",
             "lno-distributed",
+            "-p",
+            "lno-experiments",
             "--features",
             "nccl",
             "--all-targets",
@@ -65,7 +67,7 @@ pub fn run(args: &TestArgs) -> Result<()> {
             crate::run_checked(
                 crate::cargo().current_dir(&root).arg("clippy").args(&packages).args([
                     "--features",
-                    "mpi",
+                    "mpi,nccl",
                     "--all-targets",
                     "--",
                     "-D",
