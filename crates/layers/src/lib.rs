@@ -13,6 +13,7 @@
 //! | [`DiscoConvCloud`] | DISCO between point clouds through the CSR kernel tensor of `lno-kernels` |
 //! | [`LocalBranch`] | FD + grid DISCO fused into one convolution |
 //! | [`SpectralConv`] | FNO spectral convolution, 1-3 D, exact on odd sizes, real-stacked complex weights |
+//! | [`periodic_conv_spectrum`] | a periodic stride-1 local kernel as a full-spectrum weight, applied in the spectral pass ([`SpectralConv::f_forward_plus_spectrum`]) |
 //! | [`ChannelMlp`], [`Skip`], [`InstanceNorm`], [`GroupNorm`], [`GridEmbedding`], [`Gelu`] | blocks |
 //!
 //! Every layer implements `tch::nn::Module` (or `ModuleT`) and has a fallible `f_forward`
@@ -27,6 +28,7 @@ pub mod error;
 pub mod local_branch;
 pub mod runtime;
 pub mod spectral;
+pub mod spectral_local;
 pub mod sphere;
 
 pub use blocks::{
@@ -39,3 +41,6 @@ pub use disco_grid::{DiscoConvGrid, DiscoConvGridTranspose, DiscoGridConfig};
 pub use error::{LayerError, Result};
 pub use local_branch::LocalBranch;
 pub use spectral::{SpectralConv, SpectralConvConfig};
+pub use spectral_local::{
+    periodic_conv_in_spectrum_pays, periodic_conv_in_spectrum_valid, periodic_conv_spectrum,
+};

@@ -196,25 +196,108 @@ impl SpectralConv {
         }
         let letters = &"xyz"[..d];
         let eq = format!("bi{letters},io{letters}->bo{letters}");
-        let mut ys = Tensor::f_einsum(&eq, &[&xs, &ws], None::<&[i64]>)?;
-        // Scatter the kept modes into an otherwise zero output half-spectrum.
+        let ys = Tensor::f_einsum(&eq, &[&xs, &ws], None::<&[i64]>)?;
+        let ys = scatter_modes(ys, &plans, output_shape)?;
+        let y = ys.f_fft_irfftn(output_shape, dims.as_slice(), "forward")?;
+        self.add_bias(y)
+    }
+
+    /// Forward pass with an extra weight on **every** frequency of the half-spectrum:
+    ///
+    /// ```text
+    /// y = irfftn( Σ_i (W[i, o, k]·[k kept] + E[k, i, o]) · X[b, i, k], "forward") + bias[o]
+    /// ```
+    ///
+    /// with `X = rfftn(x, "forward")` as in [`SpectralConv::f_forward`]; the output has the input's
+    /// resolution. `E = extra[0] + i·extra[1]` is given as a real pair, modes-first: `extra` is
+    /// `(2, n_1, …, n_{d−1}, n_d/2 + 1, in, out)` in the layer's dtype, for the input's sizes `n`,
+    /// e.g. a periodic local convolution's DFT from
+    /// [`crate::spectral_local::periodic_conv_spectrum`], so that one pass computes
+    /// `spectral(x) + local(x)` (the sum is linear, so this equals the two results added, to
+    /// round-off). Errors when the layer changes resolution or `extra` has the wrong shape,
+    /// dtype or device.
+    ///
+    /// The kept modes go through the same contraction as [`SpectralConv::f_forward`]; `E` is
+    /// applied to every mode as two real batched matmuls, `[Re X; Im X] @ Re E` and
+    /// `[Re X; Im X] @ Im E` over `(M, 2B, in) @ (M, in, out)` (`M` modes), recombined into
+    /// `Re, Im` of `E·X`. `E` is `in·out/B` times larger than `X`, so it is only ever read in
+    /// place: no complex copy, permutation or scatter of it, in the forward or backward pass.
+    pub fn f_forward_plus_spectrum(&self, x: &Tensor, extra: &Tensor) -> Result<Tensor> {
+        let kind = self.weight.kind();
+        let spatial = common::check_input(x, self.n_dim(), self.in_channels, kind)?;
+        common::check_device(x, self.weight.device())?;
+        if self.output_shape(&spatial) != spatial {
+            return Err(LayerError::parameter(
+                "resolution_scaling",
+                "none (a full-spectrum weight keeps the input resolution)",
+                format!("{:?}", self.config.resolution_scaling),
+            ));
+        }
+        let d = self.n_dim();
+        let (ci, co) = (self.in_channels, self.out_channels);
+        let mut modes_shape = spatial[..d - 1].to_vec();
+        modes_shape.push(spatial[d - 1] / 2 + 1);
+        let n_modes: i64 = modes_shape.iter().product();
+        let mut expect = vec![2];
+        expect.extend_from_slice(&modes_shape);
+        expect.extend([ci, co]);
+        if extra.size() != expect || extra.kind() != kind {
+            return Err(LayerError::input(
+                "extra",
+                format!("a {kind:?} tensor of shape {expect:?}"),
+                format!("{:?} of shape {:?}", extra.kind(), extra.size()),
+            ));
+        }
+        common::check_device(extra, self.weight.device())?;
+        let b = x.size()[0];
+        let dims: Vec<i64> = (2..2 + d as i64).collect();
+        let spectrum = x.f_fft_rfftn(None::<&[i64]>, dims.as_slice(), "forward")?;
+        // (B, in, modes…) complex → (M, 2B, in) real: rows (re/im, b) per mode.
+        let mut perm: Vec<i64> = (2..2 + d as i64).collect();
+        perm.extend([d as i64 + 2, 0, 1]);
+        let xri = spectrum.f_view_as_real()?.f_permute(perm.as_slice())?.f_reshape([
+            n_modes,
+            2 * b,
+            ci,
+        ])?;
+        let e = extra.f_view([2, n_modes, ci, co])?.f_unbind(0)?;
+        let (a, c) = (xri.f_bmm(&e[0])?, xri.f_bmm(&e[1])?);
+        // a = [Xr·Er; Xi·Er], c = [Xr·Ei; Xi·Ei]: Re = Xr·Er − Xi·Ei, Im = Xr·Ei + Xi·Er.
+        let re = a.f_narrow(1, 0, b)? - c.f_narrow(1, b, b)?;
+        let im = c.f_narrow(1, 0, b)? + a.f_narrow(1, b, b)?;
+        // (M, B, out) → (B, out, modes…).
+        let mut shape = modes_shape;
+        shape.extend([b, co]);
+        let mut back: Vec<i64> = vec![d as i64, d as i64 + 1];
+        back.extend(0..d as i64);
+        let local =
+            Tensor::f_complex(&re, &im)?.f_view(shape.as_slice())?.f_permute(back.as_slice())?;
+        // The kept modes, as in `f_forward`, added at their frequencies.
+        let device = x.device();
+        let plans = self.plan(&spatial, &spatial);
+        let (mut xs, mut ws) = (spectrum, self.weight.f_view_as_complex()?);
         for (j, p) in plans.iter().enumerate() {
             let dim = 2 + j as i64;
-            let mut size = ys.size();
-            size[dim as usize] = if j + 1 == d { output_shape[j] / 2 + 1 } else { output_shape[j] };
-            ys = Tensor::f_zeros(size.as_slice(), (ys.kind(), device))?.f_index_copy(
-                dim,
-                &index_tensor(&p.out_index, device)?,
-                &ys,
-            )?;
+            xs = xs.f_index_select(dim, &index_tensor(&p.in_index, device)?)?;
+            ws = ws.f_narrow(dim, p.weight_start, p.kept)?;
         }
-        let mut y = ys.f_fft_irfftn(output_shape, dims.as_slice(), "forward")?;
-        if let Some(b) = &self.bias {
-            let mut shape = vec![1, self.out_channels];
-            shape.extend(std::iter::repeat_n(1, d));
-            y = y.f_add(&b.f_view(shape.as_slice())?)?;
-        }
-        Ok(y)
+        let letters = &"xyz"[..d];
+        let eq = format!("bi{letters},io{letters}->bo{letters}");
+        let ys = Tensor::f_einsum(&eq, &[&xs, &ws], None::<&[i64]>)?;
+        let ys = scatter_modes(ys, &plans, &spatial)?.f_add(&local)?;
+        let y = ys.f_fft_irfftn(spatial.as_slice(), dims.as_slice(), "forward")?;
+        self.add_bias(y)
+    }
+
+    fn add_bias(&self, y: Tensor) -> Result<Tensor> {
+        Ok(match &self.bias {
+            Some(b) => {
+                let mut shape = vec![1, self.out_channels];
+                shape.extend(std::iter::repeat_n(1, self.n_dim()));
+                y.f_add(&b.f_view(shape.as_slice())?)?
+            }
+            None => y,
+        })
     }
 
     /// The kept frequencies per dim for input sizes `n_in` and output sizes `n_out`.
@@ -240,6 +323,24 @@ impl SpectralConv {
             })
             .collect()
     }
+}
+
+/// Scatters `ys` `(·, ·, kept modes…)` into an otherwise zero half-spectrum of the output sizes
+/// `output_shape` (spatial dims from 2 on).
+fn scatter_modes(mut ys: Tensor, plans: &[ModePlan], output_shape: &[i64]) -> Result<Tensor> {
+    let d = plans.len();
+    let device = ys.device();
+    for (j, p) in plans.iter().enumerate() {
+        let dim = 2 + j as i64;
+        let mut size = ys.size();
+        size[dim as usize] = if j + 1 == d { output_shape[j] / 2 + 1 } else { output_shape[j] };
+        ys = Tensor::f_zeros(size.as_slice(), (ys.kind(), device))?.f_index_copy(
+            dim,
+            &index_tensor(&p.out_index, device)?,
+            &ys,
+        )?;
+    }
+    Ok(ys)
 }
 
 fn index_tensor(index: &[i64], device: Device) -> Result<Tensor> {

@@ -24,7 +24,8 @@ use lno_kernels::Basis;
 use lno_layers::{
     ChannelMlp, ChannelMlpConfig, DiscoConvGrid, DiscoGridConfig, FiniteDifferenceConfig,
     FiniteDifferenceConv, GridEmbedding, GroupNorm, InstanceNorm, LayerError, LocalBranch, Padding,
-    Skip, SkipKind, SpectralConv, SpectralConvConfig,
+    Skip, SkipKind, SpectralConv, SpectralConvConfig, periodic_conv_in_spectrum_pays,
+    periodic_conv_in_spectrum_valid, periodic_conv_spectrum,
 };
 use serde::{Deserialize, Serialize};
 use tch::Tensor;
@@ -68,6 +69,27 @@ impl From<PaddingMode> for Padding {
             PaddingMode::Reflect => Padding::Reflect,
         }
     }
+}
+
+/// Where a block with periodic padding computes its local branch (the FD and/or DISCO
+/// convolution), see `docs/models.md`.
+///
+/// With periodic padding and stride 1 the local branch is a circular convolution, diagonal in
+/// Fourier space, so it can be applied in the spectral convolution's pass as a weight on every
+/// frequency (`lno_layers::periodic_conv_spectrum`); the result equals the direct convolution
+/// to round-off. Blocks with another padding always use the direct convolution.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LocalInSpectral {
+    /// In the spectral pass when valid and estimated faster with a bounded kernel spectrum
+    /// (`lno_layers::periodic_conv_in_spectrum_pays`), else the direct convolution. The default.
+    #[default]
+    Auto,
+    /// In the spectral pass whenever valid (periodic padding, odd stencil with half-widths ≤
+    /// the grid, no resolution change), whatever the cost or memory.
+    Always,
+    /// Always the direct convolution (the oracle of the spectral path).
+    Never,
 }
 
 /// Normalisation after the branch sum of each block (the reference's `norm`).
@@ -335,6 +357,12 @@ pub struct LocalNoConfig {
     /// equal to round-off; false runs them as two convolutions (kept as the test oracle).
     #[serde(default = "default_true")]
     pub fuse_local_branches: bool,
+    /// Where periodic blocks compute their local branch: `"auto"` (default), `"always"` in the
+    /// spectral pass when valid, `"never"` (the direct convolution); see [`LocalInSpectral`].
+    /// Blocks whose two local branches run unfused (`fuse_local_branches = false`) always use
+    /// the direct convolutions.
+    #[serde(default)]
+    pub local_in_spectral: LocalInSpectral,
 }
 
 impl LocalNoConfig {
@@ -371,6 +399,7 @@ impl LocalNoConfig {
             channel_mlp_expansion: default_expansion(),
             channel_mlp_skip: default_mlp_skip(),
             fuse_local_branches: true,
+            local_in_spectral: LocalInSpectral::Auto,
         }
     }
 
@@ -687,6 +716,7 @@ pub struct LocalNoBlock {
     mlp: Option<BlockMlp>,
     activation: bool,
     mid_activation: bool,
+    local_in_spectral: LocalInSpectral,
 }
 
 /// The block normalisation of `kind` under `path`.
@@ -797,6 +827,7 @@ impl LocalNoBlock {
             mlp,
             activation: block.activation,
             mid_activation: block.mid_activation,
+            local_in_spectral: model.local_in_spectral,
         })
     }
 
@@ -810,15 +841,85 @@ impl LocalNoBlock {
         matches!(self.local, Local::Disco(_) | Local::Separate(..) | Local::Fused(_))
     }
 
+    /// Whether a forward pass on `input_shape` `(B, hidden, n0, n1)` computes the local branch
+    /// in the spectral pass (see [`LocalInSpectral`]).
+    pub fn local_in_spectral(&self, input_shape: &[i64]) -> Result<bool> {
+        let [batch, channels, n0, n1] = *input_shape else {
+            return Ok(false);
+        };
+        let grid = [n0, n1];
+        if self.local_in_spectral == LocalInSpectral::Never
+            || self.spectral.output_shape(&grid) != grid
+        {
+            return Ok(false);
+        }
+        // (padding, channel groups of the direct conv, stencil sizes) of the local branch.
+        let (padding, groups, stencil) = match &self.local {
+            Local::None | Local::Separate(..) => return Ok(false),
+            Local::Diff(f) => {
+                let k = f.config().kernel_size;
+                (f.config().padding, f.config().groups, [k, k])
+            }
+            Local::Disco(g) => (g.config().padding, g.config().groups, disco_stencil(g, grid)?),
+            Local::Fused(b) => {
+                let (fd, g) = (b.fd().config(), b.disco().config());
+                let [p0, p1] = disco_stencil(b.disco(), grid)?;
+                let k = fd.kernel_size;
+                let groups = if fd.groups == g.groups { g.groups } else { 1 };
+                (g.padding, groups, [p0.max(k), p1.max(k)])
+            }
+        };
+        if padding != Padding::Periodic {
+            return Ok(false);
+        }
+        Ok(match self.local_in_spectral {
+            LocalInSpectral::Always => periodic_conv_in_spectrum_valid(stencil, grid),
+            _ => periodic_conv_in_spectrum_pays(batch, channels, channels, groups, stencil, grid),
+        })
+    }
+
+    /// `spectral(x) + local(x)` in one Fourier pass: the local kernel's DFT added to the
+    /// spectral weights on every frequency, plus the DISCO bias (only called when
+    /// [`LocalNoBlock::local_in_spectral`] holds).
+    fn spectral_with_local(&self, x: &Tensor) -> Result<Tensor> {
+        let size = x.size();
+        let grid = [size[2], size[3]];
+        let (kernel, groups, bias) = match &self.local {
+            Local::Diff(f) => (f.effective_kernel(&grid)?, f.config().groups, None),
+            Local::Disco(g) => (g.kernel(grid)?, g.config().groups, g.bias()),
+            Local::Fused(b) => {
+                let (k, groups) = b.fused_kernel(grid)?;
+                (k, groups, b.disco().bias())
+            }
+            Local::None | Local::Separate(..) => {
+                return Err(ModelError::config(
+                    "local_in_spectral",
+                    "a single (or fused) local branch",
+                    "none or two separate ones",
+                ));
+            }
+        };
+        let spectrum = periodic_conv_spectrum(&kernel, groups, grid)?;
+        let z = self.spectral.f_forward_plus_spectrum(x, &spectrum)?;
+        Ok(match bias {
+            Some(b) => z.f_add(&b.f_view([1, -1, 1, 1])?)?,
+            None => z,
+        })
+    }
+
     /// Fallible forward pass.
     pub fn f_forward(&self, x: &Tensor) -> Result<Tensor> {
-        let mut z = self.spectral.f_forward(x)?;
-        z = match &self.local {
-            Local::None => z,
-            Local::Diff(f) => z.f_add(&f.f_forward(x)?)?,
-            Local::Disco(g) => z.f_add(&g.f_forward(x)?)?,
-            Local::Separate(f, g) => z.f_add(&f.f_forward(x)?)?.f_add(&g.f_forward(x)?)?,
-            Local::Fused(b) => z.f_add(&b.f_forward(x)?)?,
+        let mut z = if self.local_in_spectral(&x.size())? {
+            self.spectral_with_local(x)?
+        } else {
+            let z = self.spectral.f_forward(x)?;
+            match &self.local {
+                Local::None => z,
+                Local::Diff(f) => z.f_add(&f.f_forward(x)?)?,
+                Local::Disco(g) => z.f_add(&g.f_forward(x)?)?,
+                Local::Separate(f, g) => z.f_add(&f.f_forward(x)?)?.f_add(&g.f_forward(x)?)?,
+                Local::Fused(b) => z.f_add(&b.f_forward(x)?)?,
+            }
         };
         if let Some(n) = &self.norm {
             z = n.f_forward(&z)?;
@@ -835,6 +936,12 @@ impl LocalNoBlock {
         }
         Ok(if self.activation { y.f_gelu("none")? } else { y })
     }
+}
+
+/// The DISCO stencil `[P0, P1]` of `g` on `grid` (its taps are cached per grid).
+fn disco_stencil(g: &DiscoConvGrid, grid: [i64; 2]) -> Result<[i64; 2]> {
+    let t = g.taps(grid)?.size();
+    Ok([t[1], t[2]])
 }
 
 /// FNO / LocalNO on regular grids (see the module docs).
