@@ -209,8 +209,9 @@ impl SpectralConv {
     /// ```
     ///
     /// with `X = rfftn(x, "forward")` as in [`SpectralConv::f_forward`]; the output has the input's
-    /// resolution. `E = extra[0] + i·extra[1]` is given as a real pair, modes-first: `extra` is
-    /// `(2, n_1, …, n_{d−1}, n_d/2 + 1, in, out)` in the layer's dtype, for the input's sizes `n`,
+    /// resolution. `E = extra[0] + i·extra[1]` is given by its real and imaginary parts, each
+    /// modes-first, `(n_1, …, n_{d−1}, n_d/2 + 1, in, out)` in the layer's dtype for the input's
+    /// sizes `n`,
     /// e.g. a periodic local convolution's DFT from
     /// [`crate::spectral_local::periodic_conv_spectrum`], so that one pass computes
     /// `spectral(x) + local(x)` (the sum is linear, so this equals the two results added, to
@@ -222,7 +223,7 @@ impl SpectralConv {
     /// `[Re X; Im X] @ Im E` over `(M, 2B, in) @ (M, in, out)` (`M` modes), recombined into
     /// `Re, Im` of `E·X`. `E` is `in·out/B` times larger than `X`, so it is only ever read in
     /// place: no complex copy, permutation or scatter of it, in the forward or backward pass.
-    pub fn f_forward_plus_spectrum(&self, x: &Tensor, extra: &Tensor) -> Result<Tensor> {
+    pub fn f_forward_plus_spectrum(&self, x: &Tensor, extra: &[Tensor; 2]) -> Result<Tensor> {
         let kind = self.weight.kind();
         let spatial = common::check_input(x, self.n_dim(), self.in_channels, kind)?;
         common::check_device(x, self.weight.device())?;
@@ -238,17 +239,18 @@ impl SpectralConv {
         let mut modes_shape = spatial[..d - 1].to_vec();
         modes_shape.push(spatial[d - 1] / 2 + 1);
         let n_modes: i64 = modes_shape.iter().product();
-        let mut expect = vec![2];
-        expect.extend_from_slice(&modes_shape);
+        let mut expect = modes_shape.clone();
         expect.extend([ci, co]);
-        if extra.size() != expect || extra.kind() != kind {
-            return Err(LayerError::input(
-                "extra",
-                format!("a {kind:?} tensor of shape {expect:?}"),
-                format!("{:?} of shape {:?}", extra.kind(), extra.size()),
-            ));
+        for e in extra {
+            if e.size() != expect || e.kind() != kind {
+                return Err(LayerError::input(
+                    "extra",
+                    format!("two {kind:?} tensors of shape {expect:?}"),
+                    format!("{:?} of shape {:?}", e.kind(), e.size()),
+                ));
+            }
+            common::check_device(e, self.weight.device())?;
         }
-        common::check_device(extra, self.weight.device())?;
         let b = x.size()[0];
         let dims: Vec<i64> = (2..2 + d as i64).collect();
         let spectrum = x.f_fft_rfftn(None::<&[i64]>, dims.as_slice(), "forward")?;
@@ -260,8 +262,8 @@ impl SpectralConv {
             2 * b,
             ci,
         ])?;
-        let e = extra.f_view([2, n_modes, ci, co])?.f_unbind(0)?;
-        let (a, c) = (xri.f_bmm(&e[0])?, xri.f_bmm(&e[1])?);
+        let e = |t: &Tensor| t.f_reshape([n_modes, ci, co]);
+        let (a, c) = (xri.f_bmm(&e(&extra[0])?)?, xri.f_bmm(&e(&extra[1])?)?);
         // a = [Xr·Er; Xi·Er], c = [Xr·Ei; Xi·Ei]: Re = Xr·Er − Xi·Ei, Im = Xr·Ei + Xi·Er.
         let re = a.f_narrow(1, 0, b)? - c.f_narrow(1, b, b)?;
         let im = c.f_narrow(1, 0, b)? + a.f_narrow(1, b, b)?;

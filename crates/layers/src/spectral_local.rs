@@ -14,15 +14,17 @@
 //! the circular convolution `y[i] = Σ_m g[m] · x[(i − m) mod n]` gives `g[(h − a) mod n] += K[a]`:
 //! the kernel is flipped and its centre tap lands on index 0. Taps that wrap onto the same cell
 //! (a stencil wider than the grid, allowed while `h ≤ n`) add up, exactly as the padded direct
-//! conv reads the same input point twice. `L̂ = DFT(g)` **unnormalised** (the "backward" norm), because
-//! the spectral branch's `X` carries the `1/(n0 n1)` of the "forward" norm and its inverse none.
+//! conv reads the same input point twice. `L̂ = DFT(g)` **unnormalised** (the "backward" norm),
+//! because the spectral branch's `X` carries the `1/(n0 n1)` of the "forward" norm and its
+//! inverse none.
 //!
-//! Cost and memory: the spectral multiply is `8·B·C·O` real flops per retained half-spectrum
-//! mode (`n0·(n1/2+1)` modes, all of them now) and building `L̂` is an FFT of `O·C` grids, against
+//! Cost and memory: the per-mode products are `8·B·C·O` real flops on each of the
+//! `n0·(n1/2+1)` half-spectrum modes (all of them now, not only the kept ones), and `L̂` comes
+//! from two small matmuls with the separable DFT matrices of the taps, against
 //! `2·B·(C/g)·O·P0·P1` flops per grid point for the direct conv; `L̂` itself holds
 //! `O·C·n0·(n1/2+1)` complex numbers (≈ `O·C·n0·n1` reals, plus as much again for its gradient),
 //! independent of the batch. [`periodic_conv_in_spectrum_pays`] states the rule that picks the
-//! path.
+//! path (measured: worth it from about 7×7 stencils at batch 8); docs/layers.md has the details.
 
 use std::sync::Mutex;
 
@@ -44,19 +46,21 @@ pub fn periodic_conv_in_spectrum_valid(kernel_size: [i64; 2], grid: [i64; 2]) ->
 }
 
 /// The automatic choice: `true` when the spectral path is valid, its kernel spectrum is at most
-/// [`MAX_AUTO_SPECTRUM_ELEMENTS`], and its estimated flops (forward + backward) are at most half
-/// the direct conv's:
+/// [`MAX_AUTO_SPECTRUM_ELEMENTS`], and its estimated flops (forward + backward) are at most an
+/// eighth of the direct conv's:
 ///
 /// ```text
 /// direct   = 6·B·(C/g)·O·N·P0·P1                           (conv fwd + two bwd convs)
-/// spectral = 24·B·C·O·M + 5·C·O·N·log2(N)                  (complex multiply fwd + bwd;
-///                                                           kernel rfft2 fwd + bwd)
+/// spectral = 24·B·C·O·M + 5·C·O·N·log2(N)                  (per-mode products fwd + bwd;
+///                                                           kernel DFT, an upper bound)
 /// ```
 ///
-/// with `N = n0·n1`, `M = n0·(n1/2+1)`, `g` the kernel's channel groups. The factor 2 margin
-/// covers the direct conv's better-tuned kernels (oneDNN) against complex batched GEMM and FFTs;
-/// at the LocalNO bench (B 8, C = O = 32, 64², 7×7 fused stencil) the estimate is ~15× in favour
-/// of the spectral path, for a lone 3×3 FD stencil at batch 1 it picks the direct conv.
+/// with `N = n0·n1`, `M = n0·(n1/2+1)`, `g` the kernel's channel groups. The factor 8 is
+/// measured, not modelled: the direct conv runs in oneDNN's tuned kernels while the spectral
+/// path is memory-bound batched matmuls over an `O·C·M` weight. On the 2-core Xeon at batch 8,
+/// 32 → 32 channels, 64², one thread (forward + backward of spectral + local): a 3×3 stencil
+/// is 1.2–1.4× slower in the spectral pass, 5×5 breaks even, 7×7 (the LocalNO bench's fused
+/// FD + DISCO stencil) is 1.3–1.7× faster, and the estimate ratios are 2.7, 7.5 and 15.
 pub fn periodic_conv_in_spectrum_pays(
     batch: i64,
     in_channels: i64,
@@ -80,12 +84,12 @@ pub fn periodic_conv_in_spectrum_pays(
     let b = batch as f64;
     let direct = 6.0 * b * (c / groups.max(1) as f64) * o * n * taps;
     let spectral = 24.0 * b * c * o * m + 5.0 * c * o * n * n.log2().max(1.0);
-    2.0 * spectral <= direct
+    8.0 * spectral <= direct
 }
 
-/// The DFT of a periodic cross-correlation kernel on a grid `[n0, n1]` as a real pair, laid out
-/// modes-first: `(2, n0, n1/2 + 1, in, out)` with the real parts at index 0 and the imaginary
-/// at 1, such that for real `x` `(B, in, n0, n1)`, with `L̂ = pair[0] + i·pair[1]`,
+/// The DFT of a periodic cross-correlation kernel on a grid `[n0, n1]` as its real and imaginary
+/// parts `[re, im]`, each laid out modes-first, `(n0, n1/2 + 1, in, out)`, such that for real `x`
+/// `(B, in, n0, n1)`, with `L̂ = re + i·im`,
 ///
 /// ```text
 /// irfft2(Σ_i L̂[k, i, o] · rfft2(x, "forward")[b, i, k], "forward")
@@ -104,7 +108,7 @@ pub fn periodic_conv_in_spectrum_pays(
 /// output against `~2.5·log2(n0 n1)` for the FFT), the result comes out directly in the
 /// layout of the per-mode products, and libtorch's `rfft2` backward (a full complex FFT of
 /// the padded spectrum) measured ~10× slower than its forward at these sizes.
-pub fn periodic_conv_spectrum(kernel: &Tensor, groups: i64, grid: [i64; 2]) -> Result<Tensor> {
+pub fn periodic_conv_spectrum(kernel: &Tensor, groups: i64, grid: [i64; 2]) -> Result<[Tensor; 2]> {
     let size = kernel.size();
     if size.len() != 4 {
         return Err(LayerError::parameter(
@@ -131,11 +135,14 @@ pub fn periodic_conv_spectrum(kernel: &Tensor, groups: i64, grid: [i64; 2]) -> R
     // Along dim 1: (2·m1, P1) @ (P1, P0·C·O) → ((re/im, k1), (a, c, o)).
     let k = dense.f_permute([3, 2, 1, 0])?.f_reshape([p1, p0 * c * o])?;
     let t1 = e1.f_matmul(&k)?.f_view([2, m1, p0, c * o])?;
-    // Along dim 0, complex × complex as one real matmul: (2·n0, 2·P0) @ ((re/im, a), (k1, c, o)).
+    // Along dim 0, complex × complex as real matmuls: (n0, 2·P0) @ ((re/im, a), (k1, c, o)) for
+    // the real rows of `e0`, then its imaginary rows. Two outputs rather than one stacked
+    // tensor, so that the backward pass never copies the (large) gradient to restack it.
     let t1 = t1.f_permute([0, 2, 1, 3])?.f_reshape([2 * p0, m1 * c * o])?;
-    let pair = e0.f_matmul(&t1)?;
-    // Rows (re/im, k0), columns (k1, in, out).
-    Ok(pair.f_view([2, n0, m1, c, o])?)
+    let part = |half: i64| -> Result<Tensor> {
+        Ok(e0.f_narrow(0, half * n0, n0)?.f_matmul(&t1)?.f_view([n0, m1, c, o])?)
+    };
+    Ok([part(0)?, part(1)?])
 }
 
 /// Cache key of a pair of DFT matrices: grid, stencil, dtype, device.

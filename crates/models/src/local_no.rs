@@ -10,7 +10,8 @@
 //! after the data channels) → lifting channel MLP → blocks → projection channel MLP. Block `i`:
 //!
 //! ```text
-//! z = SpectralConv(x) [+ FD(x)] [+ DISCO(x)]      one fused convolution when both are present
+//! z = SpectralConv(x) [+ FD(x)] [+ DISCO(x)]      one fused convolution when both are present,
+//!                                                 or the spectral pass (`local_in_spectral`)
 //! z = norm(z)                                     optional
 //! x = z + skip(x); x = GELU(x) unless i is the last block
 //! ```
