@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail, ensure};
 use lno_models::checkpoint::{LATEST_FILE, RunDir};
 use lno_models::local_no::{Operator, parameter_count};
-use lno_models::loss::{LpLoss, Measure, Reduction};
+use lno_models::loss::{LpLoss, Reduction};
 use lno_models::normalizer::UnitGaussianNormalizer;
 use lno_solvers::writer::{Dataset, load_dataset, write_dataset};
 use serde::{Deserialize, Serialize};
@@ -27,6 +27,7 @@ use tch::{Device, Kind, Tensor};
 
 use crate::config::{ExperimentFile, Profile};
 use crate::data::{DataSpec, GeneratorSpec, split_dir};
+use crate::geometry::{TaskGeometry, task_geometry};
 use crate::plot::{self, HeatmapScales};
 use crate::train::{ModelSpec, TaskSpec, TrainSpec};
 
@@ -139,13 +140,22 @@ pub struct LoadedModel {
     model: Box<dyn Operator>,
     x_norm: UnitGaussianNormalizer,
     y_norm: UnitGaussianNormalizer,
+    /// The domain: the quadrature weights of the error, the cloud of a point-cloud model.
+    geometry: TaskGeometry,
     // Owns the variables `model` uses.
     _vs: VarStore,
 }
 
 impl LoadedModel {
-    /// Restores the newest checkpoint of the model trained in `dir` onto `device`.
+    /// Restores the newest checkpoint of the model trained in `dir` onto `device` (a model of
+    /// a regular-grid task; see [`LoadedModel::load_on`] for the sphere and the cloud).
     pub fn load(dir: &Path, device: Device) -> Result<Self> {
+        Self::load_on(dir, device, TaskGeometry::Grid)
+    }
+
+    /// [`LoadedModel::load`] on the task's domain `geometry`, which gives the error its
+    /// quadrature weights (as in training) and point-cloud models their cloud.
+    pub fn load_on(dir: &Path, device: Device, geometry: TaskGeometry) -> Result<Self> {
         let name = dir.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
         let ckpt = RunDir::open(dir)?.load_latest()?;
         let config = &ckpt.state().meta.config;
@@ -161,7 +171,8 @@ impl LoadedModel {
         let train: TrainSpec = serde_json::from_value(part("train")?)
             .with_context(|| format!("{}: train config", ckpt.dir().display()))?;
         let vs = VarStore::new(device);
-        let model = spec.build(&vs).with_context(|| format!("building model `{name}`"))?;
+        let model =
+            spec.build_on(&vs, &geometry).with_context(|| format!("building model `{name}`"))?;
         ckpt.restore(&vs, spec.kind(), None)?;
         let norm = |key: &str| {
             ckpt.normalizers().get(key).cloned().with_context(|| {
@@ -174,6 +185,7 @@ impl LoadedModel {
             x_norm: norm("input")?,
             y_norm: norm("output")?,
             model,
+            geometry,
             _vs: vs,
             name,
             spec,
@@ -195,8 +207,8 @@ impl LoadedModel {
     }
 
     fn metric(&self) -> Result<LpLoss> {
-        let lengths = self.task.domain_length().to_vec();
-        Ok(LpLoss::l2(Measure::Uniform { lengths }, Reduction::Sum)?)
+        // The measure training used: uniform grid weights, the sphere's or the cloud's.
+        Ok(LpLoss::l2(self.geometry.measure(self.task.domain_length())?, Reduction::Sum)?)
     }
 
     /// Relative L2 error on `(x, y)`, mean over pairs and channels.
@@ -369,12 +381,22 @@ pub struct EvalReport {
     pub run_dir: PathBuf,
     /// Device used.
     pub device: String,
-    /// Grid size of the training data.
+    /// The domain of the task: `grid`, `sphere` or `cloud`.
+    pub domain: String,
+    /// How the error is measured (quadrature weights, standardisation).
+    pub measure: String,
+    /// Grid size of the training data (latitudes on the sphere, points of a cloud).
     pub training_resolution: usize,
     /// Number of spatial dimensions.
     pub spatial_dims: usize,
     /// Evaluated grid sizes, ascending.
     pub resolutions: Vec<usize>,
+    /// Column heading of each resolution (`16×16`, `32×64` on the sphere, `812 points`).
+    pub labels: Vec<String>,
+    /// What was not evaluated and why (other resolutions, rollout), one sentence each.
+    pub notes: Vec<String>,
+    /// What the truth / prediction / |error| pictures show (pair, channel, layout).
+    pub sample_description: String,
     /// Test pairs at the training resolution.
     pub test_pairs: i64,
     /// Test trajectories of the rollout (time-step tasks).
@@ -479,7 +501,8 @@ fn sample_plot(
     Ok(Some((path, scales)))
 }
 
-/// Whether `task` lives on a regular grid, the only kind `lno eval` handles so far.
+/// Whether `task` lives on a regular grid (sphere and cloud runs are evaluated by
+/// [`evaluate_sphere_or_cloud_run`]).
 fn is_grid_task(task: &TaskSpec) -> bool {
     matches!(task, TaskSpec::Operator { .. } | TaskSpec::TimeStep { .. })
 }
@@ -512,8 +535,19 @@ pub fn write_sample_plots(
     device: Device,
 ) -> Result<Vec<PathBuf>> {
     let (file, profile) = open_run(run_dir, configs_dir)?;
-    if !file.section::<TaskSpec>(profile, "task").is_ok_and(|t| is_grid_task(&t)) {
-        return Ok(Vec::new());
+    let task: TaskSpec = file.section(profile, "task")?;
+    if !is_grid_task(&task) {
+        let train: TrainSpec = file.section(profile, "train")?;
+        let split = domain_split(&file, profile, &task, &train, data_root)?;
+        let models = load_models_on(run_dir, device, &split.geometry, &task, &train)?;
+        let mut paths = Vec::new();
+        for m in &models {
+            if let Some((path, _)) = domain_sample_plot(m, &split, &run_dir.join("plots"), device)?
+            {
+                paths.push(path);
+            }
+        }
+        return Ok(paths);
     }
     let spec = DataSpec::from_file(&file, profile)?;
     let (_, trained_at) = generator_resolution(&spec.generator)?;
@@ -533,11 +567,9 @@ pub fn write_sample_plots(
 pub fn evaluate_run(run_dir: &Path, opts: &EvalOptions) -> Result<EvalReport> {
     let (file, profile) = open_run(run_dir, &opts.configs_dir)?;
     let task: TaskSpec = file.section(profile, "task")?;
-    ensure!(
-        is_grid_task(&task),
-        "{}: `lno eval` handles tasks on regular grids (`operator`, `time-step`) so far; this run's task is another kind",
-        run_dir.display()
-    );
+    if !is_grid_task(&task) {
+        return evaluate_sphere_or_cloud_run(run_dir, &file, profile, &task, opts);
+    }
     let spec = DataSpec::from_file(&file, profile)?;
     let (_, trained_at) = generator_resolution(&spec.generator)?;
     let mut resolutions = opts
@@ -633,14 +665,325 @@ pub fn evaluate_run(run_dir: &Path, opts: &EvalOptions) -> Result<EvalReport> {
         profile,
         run_dir: run_dir.to_path_buf(),
         device: format!("{:?}", opts.device),
+        domain: "grid".into(),
+        measure: "quadrature-weighted (uniform grid weights Π L_i/n_i)".into(),
         training_resolution: trained_at,
         spatial_dims,
+        labels: resolutions.iter().map(|&n| grid_label(n, spatial_dims)).collect(),
+        notes: Vec::new(),
+        sample_description: format!(
+            "test pair 0 (channel 0) at {}",
+            grid_label(trained_at, spatial_dims)
+        ),
         resolutions,
         test_pairs,
         rollout_trajectories,
         models: rows,
         resolution_plot: Some(resolution_plot),
         rollout_plot,
+    };
+    write_atomic(&run_dir.join("eval.json"), &serde_json::to_vec_pretty(&report)?)?;
+    write_atomic(&run_dir.join("eval.md"), markdown(&report, &opts.data_root).as_bytes())?;
+    Ok(report)
+}
+
+/// The test pairs of a sphere or cloud run as training measured them: the sphere's fields
+/// standardised with the normaliser fitted on the training inputs (the first
+/// `train.max_train_pairs`), the cloud's checked to lie on the training cloud.
+struct DomainSplit {
+    x: Tensor,
+    y: Tensor,
+    geometry: TaskGeometry,
+}
+
+/// Loads the train and test splits of a sphere or cloud run and prepares the test pairs exactly
+/// as `lno train` does ([`task_geometry`]).
+fn domain_split(
+    file: &ExperimentFile,
+    profile: Profile,
+    task: &TaskSpec,
+    train: &TrainSpec,
+    data_root: &Path,
+) -> Result<DomainSplit> {
+    let profile_flag = if profile == Profile::Full { " --full" } else { "" };
+    let load = |split: &str| -> Result<(Dataset, PathBuf)> {
+        let dir = split_dir(data_root, &file.name, profile, split);
+        ensure!(
+            dir.join("manifest.json").is_file(),
+            "no {split} data at {}; generate it with `cargo xtask gen-data {}{profile_flag}` (the \
+             {split} split is needed: {})",
+            dir.display(),
+            file.name,
+            if split == "train" {
+                "training fitted the standardisation or read the cloud from it"
+            } else {
+                "it is what is evaluated"
+            }
+        );
+        let data = load_dataset(&dir).with_context(|| format!("loading {}", dir.display()))?;
+        Ok((data, dir))
+    };
+    let (train_data, train_dir) = load("train")?;
+    let (test_data, test_dir) = load("test")?;
+    let (mut x_train, mut y_train) = task.pairs(&train_data, &train_dir)?;
+    let (mut x, mut y) = task.pairs(&test_data, &test_dir)?;
+    if let Some(max) = train.max_train_pairs {
+        let n = x_train.size()[0].min(max as i64);
+        x_train = x_train.narrow(0, 0, n);
+        y_train = y_train.narrow(0, 0, n);
+    }
+    let geometry = task_geometry(
+        task,
+        [(&train_data, &train_dir), (&test_data, &test_dir)],
+        [&mut x_train, &mut y_train, &mut x, &mut y],
+    )?;
+    Ok(DomainSplit { x, y, geometry })
+}
+
+/// The models of a sphere or cloud run on `geometry`, checked to have been trained on `task`
+/// (the run's experiment file) so that the prepared test pairs are theirs.
+fn load_models_on(
+    run_dir: &Path,
+    device: Device,
+    geometry: &TaskGeometry,
+    task: &TaskSpec,
+    train: &TrainSpec,
+) -> Result<Vec<LoadedModel>> {
+    let dirs = model_dirs(run_dir, &train.models)?;
+    ensure!(
+        !dirs.is_empty(),
+        "{}: no trained model (no <model>/{LATEST_FILE}); train with `{}`",
+        run_dir.display(),
+        train_command(run_dir)
+    );
+    dirs.iter()
+        .map(|d| {
+            let m = LoadedModel::load_on(d, device, geometry.clone())?;
+            ensure!(
+                m.task == *task && m.train.max_train_pairs == train.max_train_pairs,
+                "{}: trained with another task or max_train_pairs than the run's experiment \
+                 file says; its test pairs would not be prepared as in training (retrain it)",
+                d.display()
+            );
+            Ok(m)
+        })
+        .collect()
+}
+
+/// Draws truth / prediction / |error| of test pair 0, channel 0, of a sphere (lat-lon map) or
+/// cloud (scatter raster) model into `<plots>/sample-<name>.png`.
+fn domain_sample_plot(
+    m: &LoadedModel,
+    split: &DomainSplit,
+    plots: &Path,
+    device: Device,
+) -> Result<Option<(PathBuf, HeatmapScales)>> {
+    if split.y.size()[0] == 0 {
+        return Ok(None);
+    }
+    let pred = m.predict(&split.x.narrow(0, 0, 1), device)?;
+    let path = plots.join(format!("sample-{}.png", file_stem(&m.name)));
+    let truth = first_field(&split.y.narrow(0, 0, 1))?;
+    let pred = first_field(&pred)?;
+    let scales = match &split.geometry {
+        TaskGeometry::Cloud(cloud) => {
+            plot::truth_prediction_error_points(&path, cloud.points(), &truth, &pred)?
+        }
+        _ => {
+            let size = split.y.size();
+            plot::truth_prediction_error_latlon(
+                &path,
+                &truth,
+                &pred,
+                (size[2] as usize, size[3] as usize),
+            )?
+        }
+    };
+    Ok(Some((path, scales)))
+}
+
+/// What the pictures of a sphere or cloud run show, for `eval.md`.
+fn domain_sample_description(task: &TaskSpec, label: &str) -> String {
+    let channel = |names: &[String]| names.first().cloned().unwrap_or_else(|| "0".into());
+    match task {
+        TaskSpec::Sphere(t) => format!(
+            "test pair 0, channel `{}` (standardised, as measured) on the {label} lat-lon grid as \
+             an equirectangular map (north at the top, longitude 0 at the left edge, eastward to \
+             the right), the three maps side by side",
+            channel(&t.channels)
+        ),
+        TaskSpec::Cloud(t) => format!(
+            "test pair 0, channel `{}`, at the {label} of the cloud: each point a {px}×{px}-pixel \
+             square of its value's colour on white (x to the right, y up, aspect ratio kept; the \
+             white disk is the cylinder), truth, prediction and |error| stacked top to bottom",
+            channel(&t.channels),
+            px = plot::POINT_PX
+        ),
+        _ => String::new(),
+    }
+}
+
+/// `lno eval` of a `sphere` or `cloud` run: the error at the training grid or cloud with the
+/// domain's quadrature weights (as training measured it), other resolutions where the models
+/// can run there (else n/a with the reason), the pictures, and notes on what does not apply.
+fn evaluate_sphere_or_cloud_run(
+    run_dir: &Path,
+    file: &ExperimentFile,
+    profile: Profile,
+    task: &TaskSpec,
+    opts: &EvalOptions,
+) -> Result<EvalReport> {
+    let train: TrainSpec = file.section(profile, "train")?;
+    let split = domain_split(file, profile, task, &train, &opts.data_root)?;
+    let models = load_models_on(run_dir, opts.device, &split.geometry, task, &train)?;
+    let plots = run_dir.join("plots");
+    let mut notes = Vec::new();
+    // Per column: its size (latitudes, points), heading and, on the sphere, longitudes.
+    let (domain, measure, trained_at, resolutions, labels, nlons): (
+        _,
+        _,
+        _,
+        Vec<usize>,
+        Vec<String>,
+        Vec<usize>,
+    ) = match task {
+        TaskSpec::Sphere(t) => {
+            let [nlat, nlon] = t.shape;
+            let mut res =
+                opts.resolutions.clone().unwrap_or_else(|| vec![(nlat / 2).max(2), nlat, 2 * nlat]);
+            res.push(nlat);
+            res.sort_unstable();
+            res.dedup();
+            let nlons: Vec<usize> = res.iter().map(|&n| n * nlon / nlat).collect();
+            let labels = res.iter().zip(&nlons).map(|(n, m)| format!("{n}×{m}")).collect();
+            notes.push(format!(
+                "Resolutions are latitudes × longitudes ({}×{} in training; another column keeps \
+                 the ratio). A model that is built for the training grid cannot take another one \
+                 (each column says so with the model's own error): `sphere-no` models fix \
+                 `img_size` when they are built — their spherical harmonic transforms, DISCO \
+                 filter tensors and spectral weights (as many degrees as the internal grid \
+                 resolves) belong to that grid — so no test set is generated at another grid.",
+                nlat, nlon
+            ));
+            notes.push(
+                "Rollout: n/a. The shallow-water data hold one pair per initial condition (`x` \
+                 and `y`, the state one `interval` later), no trajectory to roll out along."
+                    .to_string(),
+            );
+            (
+                "sphere",
+                format!(
+                    "with the {:?} sphere grid's quadrature weights (surface weights summing to \
+                     4π) on the standardised fields (per-channel mean and deviation of the \
+                     training inputs, quadrature-weighted)",
+                    t.grid
+                ),
+                nlat,
+                res,
+                labels,
+                nlons,
+            )
+        }
+        _ => {
+            let n = split.y.size()[2] as usize;
+            notes.push(
+                "Other resolutions: n/a. The cloud task has one fixed point cloud, the one the \
+                 models were built on (their DISCO encoder and decoder are assembled for its \
+                 points); the cylinder generator could sample a denser or coarser cloud (its \
+                 `cloud` spacings `h_near`, `h_far`), but `lno eval` neither generates test sets \
+                 on another cloud nor rebuilds the models there."
+                    .to_string(),
+            );
+            if opts.resolutions.is_some() {
+                notes.push(format!(
+                    "`--resolutions` was ignored: grid sizes do not apply to a point cloud \
+                     (evaluated at the training cloud of {n} points only)."
+                ));
+            }
+            notes.push(
+                "Rollout: n/a. Each cylinder sample is one pair (`a` → `u`, one `snapshot_dt` \
+                 later) at its own Reynolds number and phase, not a trajectory."
+                    .to_string(),
+            );
+            (
+                "cloud",
+                "with the cloud's quadrature weights (lumped Delaunay weights of the points)"
+                    .to_string(),
+                n,
+                vec![n],
+                vec![format!("{n} points")],
+                vec![0],
+            )
+        }
+    };
+    eprintln!(
+        "eval: {} ({}): {domain} task, models {} at {:?} (trained at {trained_at})",
+        file.name,
+        profile.key(),
+        models.iter().map(|m| m.name.as_str()).collect::<Vec<_>>().join(", "),
+        labels
+    );
+    let in_channels = split.x.size()[1];
+    let mut rows = Vec::new();
+    for m in &models {
+        let mut errors = Vec::new();
+        for ((&n, label), &nlon) in resolutions.iter().zip(&labels).zip(&nlons) {
+            let (rel_l2, error) = if n == trained_at {
+                (Some(m.rel_l2(&split.x, &split.y, opts.device)?), None)
+            } else {
+                // A zero input of the other grid's shape: the model's refusal is the reason.
+                let shape = [1, in_channels, n as i64, nlon as i64];
+                let probe = Tensor::zeros(shape, (Kind::Float, Device::Cpu));
+                let reason = match m.predict(&probe, opts.device) {
+                    Err(e) => format!("the model does not run on the {label} grid: {e:#}"),
+                    Ok(_) => format!(
+                        "the model runs on the {label} grid, but `lno eval` generates no \
+                         shallow-water test set at another grid"
+                    ),
+                };
+                (None, Some(reason))
+            };
+            eprintln!(
+                "eval: {} at {label}: rel. L2 {}",
+                m.name,
+                rel_l2.map_or_else(
+                    || format!("n/a ({})", error.as_deref().unwrap_or("")),
+                    |v| format!("{v:.4e}")
+                )
+            );
+            errors.push(ResolutionError { resolution: n, rel_l2, error });
+        }
+        rows.push(ModelEval {
+            name: m.name.clone(),
+            kind: m.spec.kind().to_string(),
+            parameters: m.parameters,
+            epoch: m.epoch,
+            errors,
+            rollout: None,
+            sample_plot: domain_sample_plot(m, &split, &plots, opts.device)?,
+        });
+    }
+    let training_label =
+        labels[resolutions.iter().position(|&n| n == trained_at).unwrap_or(0)].clone();
+    let report = EvalReport {
+        experiment: file.name.clone(),
+        profile,
+        run_dir: run_dir.to_path_buf(),
+        device: format!("{:?}", opts.device),
+        domain: domain.into(),
+        measure,
+        training_resolution: trained_at,
+        spatial_dims: 2,
+        sample_description: domain_sample_description(task, &training_label),
+        resolutions,
+        labels,
+        notes,
+        test_pairs: split.x.size()[0],
+        rollout_trajectories: None,
+        models: rows,
+        // One finite error per model: a curve against resolution would be a single point.
+        resolution_plot: None,
+        rollout_plot: None,
     };
     write_atomic(&run_dir.join("eval.json"), &serde_json::to_vec_pretty(&report)?)?;
     write_atomic(&run_dir.join("eval.md"), markdown(&report, &opts.data_root).as_bytes())?;
@@ -667,26 +1010,36 @@ fn relative<'a>(path: &'a Path, run_dir: &Path) -> std::borrow::Cow<'a, str> {
 /// and the plots with captions (the pictures themselves carry no text).
 pub fn markdown(r: &EvalReport, data_root: &Path) -> String {
     let dims = r.spatial_dims;
+    let label = |n: usize| -> String {
+        r.resolutions
+            .iter()
+            .position(|&m| m == n)
+            .and_then(|i| r.labels.get(i).cloned())
+            .unwrap_or_else(|| grid_label(n, dims))
+    };
     let res_list = r.resolutions.iter().map(usize::to_string).collect::<Vec<_>>().join(",");
-    let mut s = format!(
-        "# Evaluation: {} ({} profile)\n\n\
-         `lno eval {} --resolutions {res_list}` on {}, newest checkpoint of each model. \
-         Relative L2 error, quadrature-weighted (uniform grid weights Π L_i/n_i), mean over \
-         the {} test pairs and their channels. The models were trained at {}; every other \
-         column is zero-shot, on test data made by the same generator with the same seed at \
-         that grid size (`{}`).\n\n",
-        r.experiment,
-        r.profile.key(),
-        r.run_dir.display(),
-        r.device,
-        r.test_pairs,
-        grid_label(r.training_resolution, dims),
-        split_dir(data_root, &r.experiment, r.profile, "test-<n>").display(),
-    );
+    let mut s = if r.domain == "grid" {
+        grid_intro(r, data_root, &res_list)
+    } else {
+        format!(
+            "# Evaluation: {} ({} profile)\n\n\
+             `lno eval {}` on {}, newest checkpoint of each model. Relative L2 error, {}, mean \
+             over the {} test pairs and their channels: the measure `lno train` reports, so the \
+             training column is the test error the checkpoint recorded. The models were \
+             trained at {}.\n\n",
+            r.experiment,
+            r.profile.key(),
+            r.run_dir.display(),
+            r.device,
+            r.measure,
+            r.test_pairs,
+            label(r.training_resolution),
+        )
+    };
     s += "| model | parameters | epochs |";
     for &n in &r.resolutions {
         let mark = if n == r.training_resolution { " (training)" } else { "" };
-        s += &format!(" {}{mark} |", grid_label(n, dims));
+        s += &format!(" {}{mark} |", label(n));
     }
     s += "\n|---|---:|---:|";
     s += &"---:|".repeat(r.resolutions.len());
@@ -701,7 +1054,7 @@ pub fn markdown(r: &EvalReport, data_root: &Path) -> String {
                     failures.push(format!(
                         "{} at {}: {}",
                         m.name,
-                        grid_label(e.resolution, dims),
+                        label(e.resolution),
                         reason.as_deref().unwrap_or("did not run")
                     ));
                     s += &format!(" n/a ({}) |", failures.len());
@@ -716,14 +1069,46 @@ pub fn markdown(r: &EvalReport, data_root: &Path) -> String {
     if !failures.is_empty() {
         s += "\n";
     }
+    if !r.notes.is_empty() {
+        s += "\n";
+        for note in &r.notes {
+            s += &format!("- {note}\n");
+        }
+    }
+    s += &rest_of_markdown(r, &label);
+    s
+}
 
+/// The opening paragraph of a regular-grid run's `eval.md`.
+fn grid_intro(r: &EvalReport, data_root: &Path, res_list: &str) -> String {
+    let dims = r.spatial_dims;
+    format!(
+        "# Evaluation: {} ({} profile)\n\n\
+         `lno eval {} --resolutions {res_list}` on {}, newest checkpoint of each model. \
+         Relative L2 error, quadrature-weighted (uniform grid weights Π L_i/n_i), mean over \
+         the {} test pairs and their channels. The models were trained at {}; every other \
+         column is zero-shot, on test data made by the same generator with the same seed at \
+         that grid size (`{}`).\n\n",
+        r.experiment,
+        r.profile.key(),
+        r.run_dir.display(),
+        r.device,
+        r.test_pairs,
+        grid_label(r.training_resolution, dims),
+        split_dir(data_root, &r.experiment, r.profile, "test-<n>").display(),
+    )
+}
+
+/// The rollout table and the plot captions of `eval.md`.
+fn rest_of_markdown(r: &EvalReport, label: &dyn Fn(usize) -> String) -> String {
+    let mut s = String::new();
     let steps = r.models.iter().filter_map(|m| m.rollout.as_ref().map(Vec::len)).max();
     if let (Some(steps), Some(n_traj)) = (steps, r.rollout_trajectories) {
         s += &format!(
             "\n## Rollout at {}\n\nRelative L2 error after k autoregressive steps (the model's \
              output fed back as its input) from the first state of each of the {n_traj} test \
              trajectories.\n\n| model |",
-            grid_label(r.training_resolution, dims)
+            label(r.training_resolution)
         );
         for k in 1..=steps {
             s += &format!(" k = {k} |");
@@ -775,10 +1160,10 @@ pub fn markdown(r: &EvalReport, data_root: &Path) -> String {
                 format!("viridis from {:.3e} to {:.3e}", sc.field_min, sc.field_max)
             };
             s += &format!(
-                "- {}: truth | prediction | |error| of test pair 0 (channel 0) at {}; truth and \
-                 prediction {field}, |error| viridis from 0 to {:.3e}:\n  ![{} sample]({})\n",
+                "- {}: truth | prediction | |error| of {}; truth and prediction {field}, |error| \
+                 viridis from 0 to {:.3e}:\n  ![{} sample]({})\n",
                 m.name,
-                grid_label(r.training_resolution, dims),
+                r.sample_description,
                 sc.error_max,
                 m.name,
                 relative(p, &r.run_dir)

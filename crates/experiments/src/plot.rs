@@ -70,24 +70,9 @@ fn unit(v: f64, lo: f64, hi: f64) -> f64 {
     if hi > lo { ((v - lo) / (hi - lo)).clamp(0.0, 1.0) } else { 0.5 }
 }
 
-/// Draws `truth`, `prediction` and `|prediction − truth|` of one sample on an `n0 × n1` grid
-/// (row-major, row 0 at the top) side by side into the PNG `path`. Signed fields get a
-/// diverging scale symmetric about 0, one-signed fields viridis over the truth's range; the
-/// prediction uses the truth's scale so that the two panels compare directly.
-pub fn truth_prediction_error(
-    path: &Path,
-    truth: &[f64],
-    prediction: &[f64],
-    (n0, n1): (usize, usize),
-) -> Result<HeatmapScales> {
-    ensure!(
-        n0 > 0 && n1 > 0 && truth.len() == n0 * n1 && prediction.len() == n0 * n1,
-        "plot {}: expected truth and prediction of {n0}×{n1} = {} values, got {} and {}",
-        path.display(),
-        n0 * n1,
-        truth.len(),
-        prediction.len()
-    );
+/// The colour scales of truth and prediction (the truth's range; diverging and symmetric about
+/// 0 when it changes sign) and |prediction − truth| with its scale.
+fn scales_of(path: &Path, truth: &[f64], prediction: &[f64]) -> Result<(HeatmapScales, Vec<f64>)> {
     let finite = |v: &&f64| v.is_finite();
     let lo = truth.iter().filter(finite).fold(f64::INFINITY, |a, &b| a.min(b));
     let hi = truth.iter().filter(finite).fold(f64::NEG_INFINITY, |a, &b| a.max(b));
@@ -101,41 +86,177 @@ pub fn truth_prediction_error(
     };
     let error: Vec<f64> = truth.iter().zip(prediction).map(|(t, p)| (p - t).abs()).collect();
     let error_max = error.iter().filter(finite).fold(0.0f64, |a, &b| a.max(b));
-    let scales = HeatmapScales { field_min, field_max, diverging, error_max };
+    Ok((HeatmapScales { field_min, field_max, diverging, error_max }, error))
+}
 
+/// The colour of a field value (truth, prediction) under `sc`; black for a non-finite value.
+fn field_colour(sc: &HeatmapScales, v: f64) -> RGBColor {
+    if !v.is_finite() {
+        return RGBColor(0, 0, 0);
+    }
+    let h = unit(v, sc.field_min, sc.field_max);
+    if sc.diverging { diverging_map().get_color(h) } else { ViridisRGB.get_color(h) }
+}
+
+/// The colour of an |error| value under `sc`; black for a non-finite value.
+fn error_colour(sc: &HeatmapScales, v: f64) -> RGBColor {
+    if v.is_finite() { ViridisRGB.get_color(unit(v, 0.0, sc.error_max)) } else { RGBColor(0, 0, 0) }
+}
+
+/// Draws `truth`, `prediction` and `|prediction − truth|` of one sample on an `n0 × n1` grid
+/// (row-major, row 0 at the top) side by side into the PNG `path`. Signed fields get a
+/// diverging scale symmetric about 0, one-signed fields viridis over the truth's range; the
+/// prediction uses the truth's scale so that the two panels compare directly.
+pub fn truth_prediction_error(
+    path: &Path,
+    truth: &[f64],
+    prediction: &[f64],
+    shape: (usize, usize),
+) -> Result<HeatmapScales> {
+    grid_panels(path, truth, prediction, shape, (PANEL_PX, PANEL_PX))
+}
+
+/// Size of a truth / prediction / |error| picture on a latitude–longitude grid: three panels
+/// of 2 : 1 (longitude across, as the grid spans 360° by 180°) in a row.
+pub const fn latlon_heatmap_size() -> (u32, u32) {
+    (6 * PANEL_PX + 4 * GAP_PX, PANEL_PX + 2 * GAP_PX)
+}
+
+/// [`truth_prediction_error`] for fields on an `nlat × nlon` latitude–longitude grid (row 0 the
+/// northernmost latitude, column 0 longitude 0): the panels are twice as wide as high
+/// ([`latlon_heatmap_size`]), so that the picture is an equirectangular map.
+pub fn truth_prediction_error_latlon(
+    path: &Path,
+    truth: &[f64],
+    prediction: &[f64],
+    shape: (usize, usize),
+) -> Result<HeatmapScales> {
+    grid_panels(path, truth, prediction, shape, (2 * PANEL_PX, PANEL_PX))
+}
+
+fn grid_panels(
+    path: &Path,
+    truth: &[f64],
+    prediction: &[f64],
+    (n0, n1): (usize, usize),
+    (panel_w, panel_h): (u32, u32),
+) -> Result<HeatmapScales> {
+    ensure!(
+        n0 > 0 && n1 > 0 && truth.len() == n0 * n1 && prediction.len() == n0 * n1,
+        "plot {}: expected truth and prediction of {n0}×{n1} = {} values, got {} and {}",
+        path.display(),
+        n0 * n1,
+        truth.len(),
+        prediction.len()
+    );
+    let (scales, error) = scales_of(path, truth, prediction)?;
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
-    let root = BitMapBackend::new(path, heatmap_size()).into_drawing_area();
+    let size = (3 * panel_w + 4 * GAP_PX, panel_h + 2 * GAP_PX);
+    let root = BitMapBackend::new(path, size).into_drawing_area();
     root.fill(&WHITE).map_err(|e| anyhow::anyhow!("plot {}: {e}", path.display()))?;
-    let div = diverging_map();
-    let field_colour = |v: f64| -> RGBColor {
-        if !v.is_finite() {
-            return RGBColor(0, 0, 0);
-        }
-        let h = unit(v, field_min, field_max);
-        if diverging { div.get_color(h) } else { ViridisRGB.get_color(h) }
-    };
-    let error_colour = |v: f64| -> RGBColor {
-        if v.is_finite() {
-            ViridisRGB.get_color(unit(v, 0.0, error_max))
-        } else {
-            RGBColor(0, 0, 0)
-        }
-    };
+    let field = |v: f64| field_colour(&scales, v);
+    let err = |v: f64| error_colour(&scales, v);
     type Colouring<'a> = &'a dyn Fn(f64) -> RGBColor;
-    let panels: [(&[f64], Colouring); 3] =
-        [(truth, &field_colour), (prediction, &field_colour), (&error, &error_colour)];
+    let panels: [(&[f64], Colouring); 3] = [(truth, &field), (prediction, &field), (&error, &err)];
     for (k, (values, colour_of)) in panels.iter().enumerate() {
-        let x0 = GAP_PX + k as u32 * (PANEL_PX + GAP_PX);
-        for py in 0..PANEL_PX {
+        let x0 = GAP_PX + k as u32 * (panel_w + GAP_PX);
+        for py in 0..panel_h {
             // Nearest grid point: every pixel shows the value of the cell it falls in.
-            let i = (py as usize * n0) / PANEL_PX as usize;
-            for px in 0..PANEL_PX {
-                let j = (px as usize * n1) / PANEL_PX as usize;
+            let i = (py as usize * n0) / panel_h as usize;
+            for px in 0..panel_w {
+                let j = (px as usize * n1) / panel_w as usize;
                 let colour = colour_of(values[i * n1 + j]);
                 root.draw_pixel(((x0 + px) as i32, (GAP_PX + py) as i32), &colour)
                     .map_err(|e| anyhow::anyhow!("plot {}: {e}", path.display()))?;
+            }
+        }
+    }
+    root.present().map_err(|e| anyhow::anyhow!("writing {}: {e}", path.display()))?;
+    Ok(scales)
+}
+
+/// Width in pixels of one panel of a point-cloud picture.
+pub const CLOUD_PANEL_WIDTH_PX: u32 = 2 * PANEL_PX;
+/// Side in pixels of the square drawn at each point of a point-cloud picture.
+pub const POINT_PX: u32 = 3;
+
+/// Size of a truth / prediction / |error| picture of a cloud whose bounding box is `extent`
+/// `(width, height)`: three panels [`CLOUD_PANEL_WIDTH_PX`] wide stacked top to bottom, each as
+/// high as the box's aspect ratio makes it (between 16 px and the width).
+pub fn cloud_heatmap_size(extent: (f64, f64)) -> (u32, u32) {
+    let panel_h = cloud_panel_height(extent);
+    (CLOUD_PANEL_WIDTH_PX + 2 * GAP_PX, 3 * panel_h + 4 * GAP_PX)
+}
+
+fn cloud_panel_height((w, h): (f64, f64)) -> u32 {
+    let aspect = if w > 0.0 && h.is_finite() && w.is_finite() { h / w } else { 1.0 };
+    ((f64::from(CLOUD_PANEL_WIDTH_PX) * aspect).round() as u32).clamp(16, CLOUD_PANEL_WIDTH_PX)
+}
+
+/// Draws `truth`, `prediction` and `|prediction − truth|` at the `points` `(x, y)` of an
+/// irregular cloud into the PNG `path`: a scatter raster, each point a [`POINT_PX`]-pixel
+/// square of its value's colour on white, x to the right and y up with the aspect ratio kept
+/// ([`cloud_heatmap_size`]), the three panels stacked top to bottom. Colour scales as in
+/// [`truth_prediction_error`].
+pub fn truth_prediction_error_points(
+    path: &Path,
+    points: &[[f64; 2]],
+    truth: &[f64],
+    prediction: &[f64],
+) -> Result<HeatmapScales> {
+    ensure!(
+        !points.is_empty() && truth.len() == points.len() && prediction.len() == points.len(),
+        "plot {}: expected truth and prediction at each of the {} points, got {} and {}",
+        path.display(),
+        points.len(),
+        truth.len(),
+        prediction.len()
+    );
+    let (scales, error) = scales_of(path, truth, prediction)?;
+    let fold =
+        |k: usize, f: fn(f64, f64) -> f64, init: f64| points.iter().fold(init, |a, p| f(a, p[k]));
+    let (x_lo, x_hi) = (fold(0, f64::min, f64::INFINITY), fold(0, f64::max, f64::NEG_INFINITY));
+    let (y_lo, y_hi) = (fold(1, f64::min, f64::INFINITY), fold(1, f64::max, f64::NEG_INFINITY));
+    ensure!(
+        x_lo.is_finite() && x_hi.is_finite() && y_lo.is_finite() && y_hi.is_finite(),
+        "plot {}: the points have non-finite coordinates",
+        path.display()
+    );
+    let panel_h = cloud_panel_height((x_hi - x_lo, y_hi - y_lo));
+    let panel_w = CLOUD_PANEL_WIDTH_PX;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    let root = BitMapBackend::new(path, cloud_heatmap_size((x_hi - x_lo, y_hi - y_lo)))
+        .into_drawing_area();
+    root.fill(&WHITE).map_err(|e| anyhow::anyhow!("plot {}: {e}", path.display()))?;
+    // Pixel of a point inside a panel, the square's centre kept inside the panel.
+    let half = (POINT_PX / 2) as f64;
+    let pixel = |p: &[f64; 2]| -> (u32, u32) {
+        let u = unit(p[0], x_lo, x_hi);
+        let v = 1.0 - unit(p[1], y_lo, y_hi);
+        let px = half + u * (f64::from(panel_w) - 1.0 - 2.0 * half);
+        let py = half + v * (f64::from(panel_h) - 1.0 - 2.0 * half);
+        (px.round().max(0.0) as u32, py.round().max(0.0) as u32)
+    };
+    let field = |v: f64| field_colour(&scales, v);
+    let err = |v: f64| error_colour(&scales, v);
+    type Colouring<'a> = &'a dyn Fn(f64) -> RGBColor;
+    let panels: [(&[f64], Colouring); 3] = [(truth, &field), (prediction, &field), (&error, &err)];
+    for (k, (values, colour_of)) in panels.iter().enumerate() {
+        let y0 = GAP_PX + k as u32 * (panel_h + GAP_PX);
+        for (p, &v) in points.iter().zip(values.iter()) {
+            let (cx, cy) = pixel(p);
+            let colour = colour_of(v);
+            for dy in 0..POINT_PX {
+                for dx in 0..POINT_PX {
+                    let x = (GAP_PX + cx + dx) as i32 - half as i32;
+                    let y = (y0 + cy + dy) as i32 - half as i32;
+                    root.draw_pixel((x, y), &colour)
+                        .map_err(|e| anyhow::anyhow!("plot {}: {e}", path.display()))?;
+                }
             }
         }
     }

@@ -1,0 +1,307 @@
+//! `eval` of sphere and point-cloud runs end to end on tiny trained runs: the error at the
+//! training grid or cloud is the test error training recorded for the same checkpoint (same
+//! quadrature weights, same standardisation), the columns and the rollout that do not apply say
+//! why, and the pictures are written at the documented sizes.
+
+#[allow(dead_code)] // only temp_dir is used here
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use lno_experiments::eval::{EvalOptions, evaluate_run};
+use lno_experiments::plot::{cloud_heatmap_size, latlon_heatmap_size};
+use lno_experiments::train::{TrainOptions, train};
+use lno_experiments::{ExperimentFile, Profile, generate};
+use lno_solvers::writer::load_dataset;
+
+/// 16 × 32 equiangular, torch-harmonics' recipe at that size (lmax 6, one 2400 s step per hour).
+const TINY_SWE: &str = r#"
+[quick.data]
+train = { samples = 6, seed = 0 }
+test = { samples = 3, seed = 1 }
+shard_size = 3
+
+[quick.data.generator.shallow-water]
+grid = "equiangular"
+nlat = 16
+nlon = 32
+lmax = 6
+interval = 3600.0
+n_steps = 2
+ic = { mach = 0.2, llimit = 120, havg = 10000.0, hamp = 120.0 }
+hyperdiffusion = 7200.0
+planet = { radius = 6.37122e6, omega = 7.292e-5, gravity = 9.80616 }
+start = "textbook"
+
+[quick.task]
+kind = "sphere"
+input = "x"
+output = "y"
+channels = ["phi", "vorticity", "divergence"]
+grid = "equiangular"
+shape = [16, 32]
+latitude_input = true
+
+[quick.train]
+models = ["sfno", "local-sfno"]
+epochs = 2
+batch_size = 3
+optimizer = { lr = 1e-3, weight_decay = 0.0 }
+schedule = { kind = "constant" }
+loss = "l2"
+seed = 0
+
+[quick.models.sfno]
+kind = "sphere-no"
+architecture = "sfno"
+embed_dim = 4
+num_layers = 2
+scale_factor = 2
+
+[quick.models.local-sfno]
+kind = "sphere-no"
+architecture = "local-sfno"
+embed_dim = 4
+num_layers = 2
+scale_factor = 2
+"#;
+
+/// A D ≈ 5 lattice, one convective time of spin-up, a cloud of a few hundred points.
+const TINY_CYLINDER: &str = r#"
+[quick.data]
+train = { samples = 4, seed = 0 }
+test = { samples = 2, seed = 1 }
+shard_size = 2
+
+[quick.data.generator.cylinder]
+ny = 20
+u_max_lattice = 0.15
+magic = 0.25
+reynolds = [20.0, 40.0]
+t_spinup = 1.0
+t_window = 0.5
+snapshot_dt = 0.5
+cloud = { n_disk = 16, h_near = 0.02, h_far = 0.08, growth = 0.3, seed = 0 }
+
+[quick.task]
+kind = "cloud"
+input = "a"
+output = "u"
+channels = ["u", "v", "p"]
+scalars = ["reynolds"]
+
+[quick.train]
+models = ["fno-latent", "local-no"]
+epochs = 2
+batch_size = 2
+optimizer = { lr = 1e-3, weight_decay = 0.0 }
+schedule = { kind = "constant" }
+loss = "l2"
+seed = 0
+
+[quick.models.fno-latent]
+kind = "cloud-no"
+processor = "fno"
+hidden_channels = 4
+n_layers = 1
+latent_shape = [16, 8]
+n_modes = [4, 4]
+
+[quick.models.local-no]
+kind = "cloud-no"
+processor = "local-no"
+hidden_channels = 4
+n_layers = 1
+latent_shape = [16, 8]
+n_modes = [4, 4]
+# One latent cell: the default three would not fit the 8-point dim.
+local_cutoff_cells = 1.0
+"#;
+
+fn train_options(root: &Path) -> TrainOptions {
+    TrainOptions {
+        profile: Profile::Quick,
+        models: Vec::new(),
+        device: tch::Device::Cpu,
+        data_root: root.join("data"),
+        runs_root: root.join("runs"),
+        resume: false,
+        progress: false,
+        epochs: None,
+    }
+}
+
+fn eval_options(root: &Path, resolutions: Option<&[usize]>) -> EvalOptions {
+    EvalOptions {
+        resolutions: resolutions.map(<[usize]>::to_vec),
+        device: tch::Device::Cpu,
+        data_root: root.join("data"),
+        configs_dir: root.join("configs"),
+        progress: false,
+    }
+}
+
+/// Trains the experiment `text` as `<root>/<name>.toml` and returns its run directory.
+fn trained_run(root: &Path, name: &str, text: &str) -> PathBuf {
+    let path = root.join(format!("{name}.toml"));
+    std::fs::write(&path, text).unwrap();
+    let file = ExperimentFile::read(&path).unwrap();
+    generate(&file, Profile::Quick, &root.join("data"), false).unwrap();
+    train(&file, &train_options(root)).unwrap();
+    root.join("runs").join(format!("{}-quick", file.name))
+}
+
+/// The test error training recorded for the newest checkpoint (the last line of
+/// `metrics.jsonl`, written with that checkpoint).
+fn recorded_test_l2(model_dir: &Path) -> f64 {
+    let text = std::fs::read_to_string(model_dir.join("metrics.jsonl")).unwrap();
+    let last: serde_json::Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
+    last["test_l2"].as_f64().unwrap()
+}
+
+/// Same weights (f32, saved and restored exactly), the same prepared test pairs and the same
+/// f32 forward passes in batches of the same size, summed in the same order: the two numbers
+/// agree up to round-off, and in practice bit for bit.
+fn assert_same_error(eval: f64, trained: f64, what: &str) {
+    assert!(eval.is_finite() && eval > 0.0, "{what}: {eval}");
+    assert!((eval - trained).abs() <= 1e-10 * trained, "{what}: eval {eval} vs train {trained}");
+}
+
+/// Decodes the PNG at `path` and returns its size and number of distinct colours.
+fn png_size_and_colours(path: &Path) -> ((u32, u32), usize) {
+    let file = std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut reader = png::Decoder::new(std::io::BufReader::new(file)).read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    let bytes = &buf[..info.buffer_size()];
+    let step = info.color_type.samples();
+    let mut colours: Vec<&[u8]> = bytes.chunks(step).collect();
+    colours.sort_unstable();
+    colours.dedup();
+    ((info.width, info.height), colours.len())
+}
+
+#[test]
+fn eval_of_a_tiny_sphere_run_reproduces_the_trained_error_and_says_why_other_grids_and_rollout_are_na()
+ {
+    let root = common::temp_dir("eval-swe");
+    let run = trained_run(&root, "tiny_swe", TINY_SWE);
+    // `train` already drew each model's map (the hook shared with `eval`).
+    for model in ["sfno", "local-sfno"] {
+        let (size, colours) = png_size_and_colours(&run.join(format!("plots/sample-{model}.png")));
+        assert_eq!(size, latlon_heatmap_size());
+        assert!(colours > 10, "{model}: a heatmap has many colours, got {colours}");
+    }
+
+    let report = evaluate_run(&run, &eval_options(&root, Some(&[8, 32]))).unwrap();
+    assert_eq!(report.domain, "sphere");
+    assert_eq!(report.resolutions, [8, 16, 32]);
+    assert_eq!(report.labels, ["8×16", "16×32", "32×64"]);
+    assert_eq!((report.training_resolution, report.test_pairs), (16, 3));
+    assert_eq!(report.models.len(), 2);
+    for m in &report.models {
+        let trained = recorded_test_l2(&run.join(&m.name));
+        assert_same_error(m.errors[1].rel_l2.unwrap(), trained, &m.name);
+        // The models are built for the 16×32 grid: the other columns carry the model's refusal.
+        for (e, label) in [(&m.errors[0], "8×16"), (&m.errors[2], "32×64")] {
+            let reason = e.error.as_deref().unwrap_or("");
+            assert!(e.rel_l2.is_none(), "{}: {e:?}", m.name);
+            assert!(reason.contains(&format!("does not run on the {label} grid")), "{reason}");
+            assert!(reason.contains("img_size"), "{reason}");
+        }
+        assert!(m.rollout.is_none(), "one pair per sample: no rollout");
+        assert!(m.sample_plot.is_some(), "{}", m.name);
+    }
+    assert!(report.rollout_plot.is_none() && report.rollout_trajectories.is_none());
+    // No data were generated for the grids the models cannot run on.
+    for n in [8, 32] {
+        assert!(!root.join(format!("data/tiny-swe/quick/test-{n}")).exists());
+    }
+
+    let md = std::fs::read_to_string(run.join("eval.md")).unwrap();
+    for needle in [
+        "| 8×16 | 16×32 (training) | 32×64 |",
+        "| sfno |",
+        "| local-sfno |",
+        "n/a (1)",
+        "n/a (4)",
+        "quadrature weights",
+        "standardised",
+        "Rollout: n/a",
+        "img_size",
+        "plots/sample-local-sfno.png",
+        "equirectangular",
+    ] {
+        assert!(md.contains(needle), "eval.md lacks `{needle}`:\n{md}");
+    }
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(run.join("eval.json")).unwrap()).unwrap();
+    assert_eq!(json["domain"], "sphere");
+    assert_eq!(json["resolutions"], serde_json::json!([8, 16, 32]));
+    assert!(json["models"][0]["errors"][1]["rel_l2"].as_f64().is_some());
+    std::fs::remove_dir_all(&root).unwrap();
+}
+
+#[test]
+fn eval_of_a_tiny_cloud_run_reproduces_the_trained_error_on_its_cloud_and_says_why_resolutions_and_rollout_are_na()
+ {
+    let root = common::temp_dir("eval-cyl");
+    let run = trained_run(&root, "tiny_cyl", TINY_CYLINDER);
+    let test_dir = root.join("data/tiny-cyl/quick/test");
+    let data = load_dataset(&test_dir).unwrap();
+    let points = data.field("points").unwrap();
+    let n_points = points.shape[1];
+
+    // Grid sizes do not apply to a cloud: the request is ignored, and eval.md says so.
+    let report = evaluate_run(&run, &eval_options(&root, Some(&[32]))).unwrap();
+    assert_eq!(report.domain, "cloud");
+    assert_eq!(report.resolutions, [n_points]);
+    assert_eq!(report.labels, [format!("{n_points} points")]);
+    assert_eq!(report.test_pairs, 2);
+    for m in &report.models {
+        assert_eq!(m.errors.len(), 1);
+        assert_same_error(
+            m.errors[0].rel_l2.unwrap(),
+            recorded_test_l2(&run.join(&m.name)),
+            &m.name,
+        );
+        assert!(m.rollout.is_none(), "one pair per sample: no rollout");
+    }
+    assert_eq!(
+        report.models.iter().map(|m| m.name.as_str()).collect::<Vec<_>>(),
+        ["fno-latent", "local-no"]
+    );
+
+    // Sample 0's cloud sets the picture's aspect ratio.
+    let xy: Vec<f64> = points.data[..2 * n_points].iter().map(|&v| f64::from(v)).collect();
+    let extent = |k: usize| {
+        let v = xy.iter().skip(k).step_by(2);
+        v.clone().fold(f64::NEG_INFINITY, |a, &b| a.max(b))
+            - v.fold(f64::INFINITY, |a, &b| a.min(b))
+    };
+    for m in ["fno-latent", "local-no"] {
+        let (size, colours) = png_size_and_colours(&run.join(format!("plots/sample-{m}.png")));
+        assert_eq!(size, cloud_heatmap_size((extent(0), extent(1))), "{m}");
+        assert!(colours > 10, "{m}: coloured points on white, got {colours} colours");
+    }
+
+    let md = std::fs::read_to_string(run.join("eval.md")).unwrap();
+    for needle in [
+        &format!("| {n_points} points (training) |"),
+        "| fno-latent |",
+        "Other resolutions: n/a",
+        "`--resolutions` was ignored",
+        "Rollout: n/a",
+        "quadrature weights",
+        "plots/sample-fno-latent.png",
+        "channel `u`",
+    ] {
+        assert!(md.contains(needle), "eval.md lacks `{needle}`:\n{md}");
+    }
+    assert!(!md.contains("n/a (1)"), "no failed cell on the training cloud:\n{md}");
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(run.join("eval.json")).unwrap()).unwrap();
+    assert_eq!(json["domain"], "cloud");
+    assert_eq!(json["notes"].as_array().unwrap().len(), 3);
+    std::fs::remove_dir_all(&root).unwrap();
+}
