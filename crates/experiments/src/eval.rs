@@ -814,8 +814,8 @@ fn domain_sample_description(task: &TaskSpec, label: &str) -> String {
         ),
         TaskSpec::Cloud(t) => format!(
             "test pair 0, channel `{}`, at the {label} of the cloud: each point a {px}×{px}-pixel \
-             square of its value's colour on white (x to the right, y up, aspect ratio kept; the \
-             white disk is the cylinder), truth, prediction and |error| stacked top to bottom",
+             square of its value's colour on mid grey (x to the right, y up, aspect ratio kept; \
+             the empty disk is the cylinder), truth, prediction and |error| stacked top to bottom",
             channel(&t.channels),
             px = plot::POINT_PX
         ),

@@ -181,6 +181,9 @@ fn grid_panels(
 pub const CLOUD_PANEL_WIDTH_PX: u32 = 2 * PANEL_PX;
 /// Side in pixels of the square drawn at each point of a point-cloud picture.
 pub const POINT_PX: u32 = 3;
+/// Background of a point-cloud panel: a mid grey, so that the white middle of the diverging
+/// scale (zero, e.g. the velocity on the walls) stays visible.
+pub const CLOUD_BACKGROUND: RGBColor = RGBColor(160, 160, 160);
 
 /// Size of a truth / prediction / |error| picture of a cloud whose bounding box is `extent`
 /// `(width, height)`: three panels [`CLOUD_PANEL_WIDTH_PX`] wide stacked top to bottom, each as
@@ -197,7 +200,7 @@ fn cloud_panel_height((w, h): (f64, f64)) -> u32 {
 
 /// Draws `truth`, `prediction` and `|prediction − truth|` at the `points` `(x, y)` of an
 /// irregular cloud into the PNG `path`: a scatter raster, each point a [`POINT_PX`]-pixel
-/// square of its value's colour on white, x to the right and y up with the aspect ratio kept
+/// square of its value's colour on [`CLOUD_BACKGROUND`] grey, x to the right and y up with the aspect ratio kept
 /// ([`cloud_heatmap_size`]), the three panels stacked top to bottom. Colour scales as in
 /// [`truth_prediction_error`].
 pub fn truth_prediction_error_points(
@@ -232,6 +235,13 @@ pub fn truth_prediction_error_points(
     let root = BitMapBackend::new(path, cloud_heatmap_size((x_hi - x_lo, y_hi - y_lo)))
         .into_drawing_area();
     root.fill(&WHITE).map_err(|e| anyhow::anyhow!("plot {}: {e}", path.display()))?;
+    for k in 0..3 {
+        let y0 = (GAP_PX + k * (panel_h + GAP_PX)) as i32;
+        let x0 = GAP_PX as i32;
+        let panel = [(x0, y0), (x0 + panel_w as i32 - 1, y0 + panel_h as i32 - 1)];
+        root.draw(&Rectangle::new(panel, CLOUD_BACKGROUND.filled()))
+            .map_err(|e| anyhow::anyhow!("plot {}: {e}", path.display()))?;
+    }
     // Pixel of a point inside a panel, the square's centre kept inside the panel.
     let half = (POINT_PX / 2) as f64;
     let pixel = |p: &[f64; 2]| -> (u32, u32) {

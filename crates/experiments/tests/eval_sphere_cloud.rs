@@ -282,7 +282,7 @@ fn eval_of_a_tiny_cloud_run_reproduces_the_trained_error_on_its_cloud_and_says_w
     for m in ["fno-latent", "local-no"] {
         let (size, colours) = png_size_and_colours(&run.join(format!("plots/sample-{m}.png")));
         assert_eq!(size, cloud_heatmap_size((extent(0), extent(1))), "{m}");
-        assert!(colours > 10, "{m}: coloured points on white, got {colours} colours");
+        assert!(colours > 10, "{m}: coloured points on grey, got {colours} colours");
     }
 
     let md = std::fs::read_to_string(run.join("eval.md")).unwrap();
