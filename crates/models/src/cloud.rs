@@ -108,6 +108,13 @@ pub struct CloudNoConfig {
     /// one-cell default is degenerate, layers-spec §13.4).
     #[serde(default)]
     pub local_cutoff_cells: Option<f64>,
+    /// Length scale ℓ of the latent differential branch (local-no only): the layer computes
+    /// `(ℓ/h)·conv` and converges to `ℓ·∂`. Default: the larger latent cell width, so the taps
+    /// start at their usual size; ℓ = 1 on a latent cell of ~0.03 amplified them ~30× and the
+    /// first epochs diverged (train loss 209 on the cylinder data, measured). A constant of the
+    /// model: the latent grid does not change with the input cloud.
+    #[serde(default)]
+    pub diff_length_scale: Option<f64>,
     /// Lifting MLP hidden width = `ratio · hidden_channels` (default 2).
     #[serde(default = "default_ratio")]
     pub lifting_ratio: f64,
@@ -136,6 +143,7 @@ impl CloudNoConfig {
             decoder_cutoff: None,
             local_kernel_shape: None,
             local_cutoff_cells: None,
+            diff_length_scale: None,
             lifting_ratio: default_ratio(),
             projection_ratio: default_ratio(),
             positional_embedding: true,
@@ -233,6 +241,7 @@ impl CloudNoConfig {
                 for (name, set) in [
                     ("local_kernel_shape", self.local_kernel_shape.is_some()),
                     ("local_cutoff_cells", self.local_cutoff_cells.is_some()),
+                    ("diff_length_scale", self.diff_length_scale.is_some()),
                 ] {
                     if set {
                         return Err(ModelError::config(
@@ -260,6 +269,15 @@ impl CloudNoConfig {
                         "local_cutoff_cells",
                         "at least 1 latent cell (a smaller radius sees only the centre)",
                         c,
+                    ));
+                }
+                if let Some(l) = self.diff_length_scale
+                    && !(l.is_finite() && l > 0.0)
+                {
+                    return Err(ModelError::config(
+                        "diff_length_scale",
+                        "a physical length > 0",
+                        l,
                     ));
                 }
             }
@@ -534,7 +552,10 @@ impl CloudNo {
                         hidden,
                         hidden,
                         &latent.lengths,
-                        FiniteDifferenceConfig::default(),
+                        FiniteDifferenceConfig {
+                            length_scale: c.diff_length_scale.unwrap_or(hmax),
+                            ..FiniteDifferenceConfig::default()
+                        },
                     )?;
                     let k = c.local_kernel_shape.unwrap_or([3, 4]);
                     let cells = c.local_cutoff_cells.unwrap_or(3.0);
@@ -628,6 +649,11 @@ impl CloudNo {
     /// The latent grid.
     pub fn latent_grid(&self) -> &LatentGrid {
         &self.latent
+    }
+
+    /// The length scale ℓ the latent differential branches use (`None` for the FNO processor).
+    pub fn diff_length_scale(&self) -> Option<f64> {
+        self.blocks.first()?.local.as_ref().map(|b| b.fd().config().length_scale)
     }
 
     /// How many latent points the encoder reaches (the others stay zero).

@@ -185,6 +185,12 @@ fn unknown_keys_and_impossible_combinations_are_errors_naming_the_key() {
     let mut c = small(CloudProcessor::LocalNo);
     c.local_cutoff_cells = Some(0.5);
     assert!(build_err(c).contains("`local_cutoff_cells`"));
+    let mut c = small(CloudProcessor::LocalNo);
+    c.diff_length_scale = Some(-1.0);
+    assert!(build_err(c).contains("`diff_length_scale`"));
+    let mut c = small(CloudProcessor::Fno);
+    c.diff_length_scale = Some(0.1);
+    assert!(build_err(c).contains("`diff_length_scale`"));
 }
 
 #[test]
@@ -216,4 +222,24 @@ fn bad_clouds_and_inputs_are_errors_naming_the_argument() {
         model.f_forward(&Tensor::zeros([3, 1, n], (Kind::Float, Device::Cpu))).unwrap().size(),
         [3, 1, n]
     );
+}
+
+#[test]
+fn the_latent_differential_scale_defaults_to_one_latent_cell_and_can_be_set() {
+    let geometry = channel_cloud();
+    let vs = nn::VarStore::new(Device::Cpu);
+    let model = CloudNo::new(&vs.root(), &small(CloudProcessor::LocalNo), &geometry).unwrap();
+    let g = model.latent_grid();
+    let h = g.spacing();
+    let hmax = h[0].max(h[1]);
+    // Same expression as the constructor's, so equality is exact.
+    assert_eq!(model.diff_length_scale(), Some(hmax));
+    let mut c = small(CloudProcessor::LocalNo);
+    c.diff_length_scale = Some(0.25);
+    let vs = nn::VarStore::new(Device::Cpu);
+    let model = CloudNo::new(&vs.root(), &c, &geometry).unwrap();
+    assert_eq!(model.diff_length_scale(), Some(0.25));
+    let vs = nn::VarStore::new(Device::Cpu);
+    let fno = CloudNo::new(&vs.root(), &small(CloudProcessor::Fno), &geometry).unwrap();
+    assert_eq!(fno.diff_length_scale(), None);
 }
