@@ -10,7 +10,7 @@ use std::process::Command;
 
 use lno_experiments::eval::{EvalOptions, LoadedModel, evaluate_run};
 use lno_experiments::plot::{LINE_PLOT_PX, heatmap_size};
-use lno_experiments::train::{TrainOptions, train};
+use lno_experiments::train::train;
 use lno_experiments::{ExperimentFile, Profile, generate};
 use lno_solvers::writer::load_dataset;
 
@@ -88,19 +88,6 @@ diff_layers = false
 disco_layers = false
 "#;
 
-fn train_options(root: &Path) -> TrainOptions {
-    TrainOptions {
-        profile: Profile::Quick,
-        models: Vec::new(),
-        device: tch::Device::Cpu,
-        data_root: root.join("data"),
-        runs_root: root.join("runs"),
-        resume: false,
-        progress: false,
-        epochs: None,
-    }
-}
-
 fn eval_options(root: &Path, resolutions: &[usize]) -> EvalOptions {
     EvalOptions {
         resolutions: Some(resolutions.to_vec()),
@@ -117,7 +104,7 @@ fn trained_run(root: &Path, name: &str, text: &str) -> std::path::PathBuf {
     std::fs::write(&path, text).unwrap();
     let file = ExperimentFile::read(&path).unwrap();
     generate(&file, Profile::Quick, &root.join("data"), false).unwrap();
-    train(&file, &train_options(root)).unwrap();
+    train(&file, &common::train_options(root)).unwrap();
     root.join("runs").join(format!("{}-quick", file.name))
 }
 

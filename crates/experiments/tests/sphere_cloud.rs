@@ -2,7 +2,6 @@
 //! configurations: `gen-data` then `train` writes the table, checkpoints and metrics; the
 //! shipped files' model sections resolve; and config errors name the key at fault.
 
-#[allow(dead_code)] // only temp_dir is used here
 mod common;
 
 use std::path::{Path, PathBuf};
@@ -14,123 +13,6 @@ fn configs_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs")
 }
 
-/// 16 × 32 equiangular, torch-harmonics' recipe at that size (lmax 6, one 2400 s step per hour).
-const TINY_SWE: &str = r#"
-[quick.data]
-train = { samples = 6, seed = 0 }
-test = { samples = 3, seed = 1 }
-shard_size = 3
-
-[quick.data.generator.shallow-water]
-grid = "equiangular"
-nlat = 16
-nlon = 32
-lmax = 6
-interval = 3600.0
-n_steps = 2
-ic = { mach = 0.2, llimit = 120, havg = 10000.0, hamp = 120.0 }
-hyperdiffusion = 7200.0
-planet = { radius = 6.37122e6, omega = 7.292e-5, gravity = 9.80616 }
-start = "textbook"
-
-[quick.task]
-kind = "sphere"
-input = "x"
-output = "y"
-channels = ["phi", "vorticity", "divergence"]
-grid = "equiangular"
-shape = [16, 32]
-latitude_input = true
-
-[quick.train]
-models = ["sfno", "local-sfno"]
-epochs = 2
-batch_size = 3
-optimizer = { lr = 1e-3, weight_decay = 0.0 }
-schedule = { kind = "constant" }
-loss = "l2"
-seed = 0
-
-[quick.models.sfno]
-kind = "sphere-no"
-architecture = "sfno"
-embed_dim = 4
-num_layers = 2
-scale_factor = 2
-
-[quick.models.local-sfno]
-kind = "sphere-no"
-architecture = "local-sfno"
-embed_dim = 4
-num_layers = 2
-scale_factor = 2
-"#;
-
-/// A D ≈ 5 lattice, one convective time of spin-up, a cloud of a few hundred points.
-const TINY_CYLINDER: &str = r#"
-[quick.data]
-train = { samples = 4, seed = 0 }
-test = { samples = 2, seed = 1 }
-shard_size = 2
-
-[quick.data.generator.cylinder]
-ny = 20
-u_max_lattice = 0.15
-magic = 0.25
-reynolds = [20.0, 40.0]
-t_spinup = 1.0
-t_window = 0.5
-snapshot_dt = 0.5
-cloud = { n_disk = 16, h_near = 0.02, h_far = 0.08, growth = 0.3, seed = 0 }
-
-[quick.task]
-kind = "cloud"
-input = "a"
-output = "u"
-channels = ["u", "v", "p"]
-scalars = ["reynolds"]
-
-[quick.train]
-models = ["fno-latent", "local-no"]
-epochs = 2
-batch_size = 2
-optimizer = { lr = 1e-3, weight_decay = 0.0 }
-schedule = { kind = "constant" }
-loss = "l2"
-seed = 0
-
-[quick.models.fno-latent]
-kind = "cloud-no"
-processor = "fno"
-hidden_channels = 4
-n_layers = 1
-latent_shape = [16, 8]
-n_modes = [4, 4]
-
-[quick.models.local-no]
-kind = "cloud-no"
-processor = "local-no"
-hidden_channels = 4
-n_layers = 1
-latent_shape = [16, 8]
-n_modes = [4, 4]
-# One latent cell: the default three would not fit the 8-point dim.
-local_cutoff_cells = 1.0
-"#;
-
-fn options(root: &Path) -> TrainOptions {
-    TrainOptions {
-        profile: Profile::Quick,
-        models: Vec::new(),
-        device: tch::Device::Cpu,
-        data_root: root.join("data"),
-        runs_root: root.join("runs"),
-        resume: false,
-        progress: false,
-        epochs: None,
-    }
-}
-
 /// Writes `text` as `<root>/<name>.toml`, generates its data, trains, and checks the outputs.
 fn generate_and_train(tag: &str, name: &str, text: &str, models: [&str; 2]) {
     let root = common::temp_dir(tag);
@@ -138,7 +20,7 @@ fn generate_and_train(tag: &str, name: &str, text: &str, models: [&str; 2]) {
     std::fs::write(&path, text).unwrap();
     let file = ExperimentFile::read(&path).unwrap();
     generate(&file, Profile::Quick, &root.join("data"), false).unwrap();
-    let results = train(&file, &options(&root)).unwrap();
+    let results = train(&file, &common::train_options(&root)).unwrap();
     assert_eq!(results.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(), models);
     for r in &results {
         assert!(r.test_l2.is_finite() && r.test_l2 > 0.0, "{r:?}");
@@ -161,12 +43,12 @@ fn generate_and_train(tag: &str, name: &str, text: &str, models: [&str; 2]) {
 
 #[test]
 fn a_tiny_shallow_water_experiment_generates_trains_sfno_and_local_sfno_and_writes_its_table() {
-    generate_and_train("sc-swe", "tiny_swe", TINY_SWE, ["sfno", "local-sfno"]);
+    generate_and_train("sc-swe", "tiny_swe", common::TINY_SWE, ["sfno", "local-sfno"]);
 }
 
 #[test]
 fn a_tiny_cylinder_experiment_generates_trains_both_cloud_models_and_writes_its_table() {
-    generate_and_train("sc-cyl", "tiny_cyl", TINY_CYLINDER, ["fno-latent", "local-no"]);
+    generate_and_train("sc-cyl", "tiny_cyl", common::TINY_CYLINDER, ["fno-latent", "local-no"]);
 }
 
 #[test]
@@ -175,7 +57,7 @@ fn the_shipped_sphere_and_cloud_experiments_resolve_their_models_before_asking_f
     for name in ["shallow-water", "cylinder"] {
         let file = ExperimentFile::find(name, &configs_dir()).unwrap();
         for profile in [Profile::Quick, Profile::Full] {
-            let opts = TrainOptions { profile, ..options(&root) };
+            let opts = TrainOptions { profile, ..common::train_options(&root) };
             // Models are parsed first; with no data the only error left is the missing data.
             let err = format!("{:#}", train(&file, &opts).unwrap_err());
             assert!(err.contains(&format!("cargo xtask gen-data {name}")), "{name}: {err}");
@@ -189,26 +71,32 @@ fn sphere_and_cloud_config_errors_name_the_key() {
     let root = common::temp_dir("sc-errors");
     let cases = [
         (
-            TINY_SWE.replace("nlon = 32\n", "nlon = 32\nnlonn = 3\n"),
+            common::TINY_SWE.replace("nlon = 32\n", "nlon = 32\nnlonn = 3\n"),
             "quick.data.generator.shallow-water.nlonn",
         ),
         (
-            TINY_SWE.replace(
+            common::TINY_SWE.replace(
                 "embed_dim = 4\nnum_layers = 2\nscale_factor = 2\n\n[quick.models.local",
                 "embed_dim = 4\nnum_layer = 2\nscale_factor = 2\n\n[quick.models.local",
             ),
             "num_layer",
         ),
-        (TINY_SWE.replace("shape = [16, 32]", "shape = [16, 32]\nshapes = 1"), "quick.task.shapes"),
-        (TINY_CYLINDER.replace("scalars = [", "scalar = ["), "quick.task.scalar"),
         (
-            TINY_CYLINDER.replace(
+            common::TINY_SWE.replace("shape = [16, 32]", "shape = [16, 32]\nshapes = 1"),
+            "quick.task.shapes",
+        ),
+        (common::TINY_CYLINDER.replace("scalars = [", "scalar = ["), "quick.task.scalar"),
+        (
+            common::TINY_CYLINDER.replace(
                 "processor = \"fno\"\n",
                 "processor = \"fno\"\nlocal_cutoff_cells = 2.0\n",
             ),
             "local_cutoff_cells",
         ),
-        (TINY_CYLINDER.replace("reynolds = [20.0, 40.0]", "reynolds = [40.0, 20.0]"), "reynolds"),
+        (
+            common::TINY_CYLINDER.replace("reynolds = [20.0, 40.0]", "reynolds = [40.0, 20.0]"),
+            "reynolds",
+        ),
     ];
     for (k, (text, expected)) in cases.iter().enumerate() {
         let path = root.join(format!("bad_{k}.toml"));
@@ -218,16 +106,16 @@ fn sphere_and_cloud_config_errors_name_the_key() {
         let gen_err = generate(&file, Profile::Quick, &root.join("data"), false).err();
         let msg = match gen_err {
             Some(e) => format!("{e:#}"),
-            None => format!("{:#}", train(&file, &options(&root)).unwrap_err()),
+            None => format!("{:#}", train(&file, &common::train_options(&root)).unwrap_err()),
         };
         assert!(msg.contains(expected), "case {k}: `{msg}` does not name {expected}");
     }
     // H1 needs a periodic grid: asking for it on the cloud is an error naming train.loss.
     let path = root.join("h1.toml");
-    std::fs::write(&path, TINY_CYLINDER.replace("loss = \"l2\"", "loss = \"h1\"")).unwrap();
+    std::fs::write(&path, common::TINY_CYLINDER.replace("loss = \"l2\"", "loss = \"h1\"")).unwrap();
     let file = ExperimentFile::read(&path).unwrap();
     generate(&file, Profile::Quick, &root.join("data"), false).unwrap();
-    let msg = format!("{:#}", train(&file, &options(&root)).unwrap_err());
+    let msg = format!("{:#}", train(&file, &common::train_options(&root)).unwrap_err());
     assert!(msg.contains("train.loss"), "{msg}");
     std::fs::remove_dir_all(&root).unwrap();
 }

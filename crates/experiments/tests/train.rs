@@ -50,16 +50,7 @@ padding = "zeros"
 "#;
 
 fn options(root: &Path, resume: bool, epochs: Option<u64>) -> TrainOptions {
-    TrainOptions {
-        profile: Profile::Quick,
-        models: Vec::new(),
-        device: tch::Device::Cpu,
-        data_root: root.join("data"),
-        runs_root: root.join("runs"),
-        resume,
-        progress: false,
-        epochs,
-    }
+    TrainOptions { resume, epochs, ..common::train_options(root) }
 }
 
 fn metric_lines(path: &Path) -> Vec<serde_json::Value> {
