@@ -7,53 +7,10 @@
 mod common;
 
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
-
-use lno_experiments::{ExperimentFile, Profile, generate};
-use tch::Tensor;
-
-/// 16 training pairs in global batches of 4: 4 steps per epoch, 20 steps in 5 epochs.
-fn tiny() -> String {
-    common::tiny_darcy_data(16, 16, 4, 8)
-        + r#"
-[quick.task]
-kind = "operator"
-input = ["a"]
-output = ["u"]
-domain_length = [1.0, 1.0]
-
-[quick.train]
-models = ["local"]
-epochs = 5
-batch_size = 4
-optimizer = { lr = 1e-3, weight_decay = 1e-4 }
-schedule = { kind = "cosine", t_max = 5, eta_min = 0.0 }
-loss = "l2"
-seed = 3
-
-[quick.models.local]
-kind = "local-no"
-n_modes = [4, 4]
-hidden_channels = 4
-n_layers = 2
-domain_length = [1.0, 1.0]
-radius_cutoff = 0.15
-padding = "zeros"
-"#
-}
-
-/// A tiny experiment with its data generated, in a fresh folder.
-fn setup(tag: &str) -> (PathBuf, PathBuf) {
-    let root = common::temp_dir(tag);
-    let path = root.join("tiny.toml");
-    std::fs::write(&path, tiny()).unwrap();
-    let file = ExperimentFile::read(&path).unwrap();
-    generate(&file, Profile::Quick, &root.join("data"), false).unwrap();
-    (root, path)
-}
 
 /// `lno train <experiment>` with the test's data and `runs` folder (no launcher).
 fn lno_train(root: &Path, experiment: &Path, runs: &str) -> Command {
@@ -83,40 +40,19 @@ fn mpirun_train(ranks: usize, root: &Path, experiment: &Path, runs: &str) -> Com
     cmd
 }
 
-fn run_ok(cmd: &mut Command) -> String {
-    let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(out.status.success(), "{cmd:?} failed:\n{stderr}");
-    stderr
-}
-
-/// The model variables of the newest checkpoint of `run`.
-fn latest_weights(run: &Path) -> Vec<(String, Tensor)> {
-    let latest = std::fs::read_to_string(run.join("LATEST")).unwrap();
-    Tensor::read_safetensors(run.join(latest.trim()).join("model.safetensors")).unwrap()
-}
-
-fn metrics(run: &Path) -> Vec<serde_json::Value> {
-    std::fs::read_to_string(run.join("metrics.jsonl"))
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
-}
-
 #[test]
 fn two_mpi_ranks_match_single_process_training_to_1e_5_after_20_steps() {
-    let (root, experiment) = setup("mpi-equal");
-    run_ok(&mut lno_train(&root, &experiment, "single"));
-    let stderr = run_ok(&mut mpirun_train(2, &root, &experiment, "mpi"));
+    let (root, experiment) = common::setup_tiny_distributed("mpi-equal");
+    common::run_ok(&mut lno_train(&root, &experiment, "single"));
+    let stderr = common::run_ok(&mut mpirun_train(2, &root, &experiment, "mpi"));
     assert!(stderr.contains("rank 1 of 2"), "rank 1 did not report:\n{stderr}");
 
     let (single, mpi) = (root.join("single/tiny-quick/local"), root.join("mpi/tiny-quick/local"));
-    let (m1, m2) = (metrics(&single), metrics(&mpi));
+    let (m1, m2) = (common::metrics(&single), common::metrics(&mpi));
     // Only rank 0 writes: one line per epoch, not one per rank.
     assert_eq!(m2.len(), 5, "{m2:?}");
     assert_eq!((m1[4]["step"].as_u64(), m2[4]["step"].as_u64()), (Some(20), Some(20)));
-    let (w1, mut w2) = (latest_weights(&single), latest_weights(&mpi));
+    let (w1, mut w2) = (common::latest_weights(&single), common::latest_weights(&mpi));
     assert_eq!(w1.len(), w2.len());
     w2.sort_by(|a, b| a.0.cmp(&b.0));
     let mut worst = 0.0f64;
@@ -135,7 +71,7 @@ fn two_mpi_ranks_match_single_process_training_to_1e_5_after_20_steps() {
 
 #[test]
 fn killing_one_rank_ends_the_job_quickly_and_resume_continues_at_another_world_size() {
-    let (root, experiment) = setup("mpi-kill");
+    let (root, experiment) = common::setup_tiny_distributed("mpi-kill");
     let run = root.join("mpi/tiny-quick/local");
     let mut cmd = mpirun_train(2, &root, &experiment, "mpi");
     // Long enough that the kill lands mid-training on any machine.
@@ -186,13 +122,13 @@ fn killing_one_rank_ends_the_job_quickly_and_resume_continues_at_another_world_s
     eprintln!("job ended {:.1} s after the kill", waited.as_secs_f64());
 
     // Resume in a single process (world size 1 instead of 2) from the newest checkpoint.
-    let done = metrics(&run).last().unwrap()["epoch"].as_u64().unwrap();
+    let done = common::metrics(&run).last().unwrap()["epoch"].as_u64().unwrap();
     let target = done + 2;
     let mut resume = lno_train(&root, &experiment, "mpi");
     resume.args(["--resume", "--epochs", &target.to_string()]);
-    let stderr = run_ok(&mut resume);
+    let stderr = common::run_ok(&mut resume);
     assert!(stderr.contains("resuming after epoch"), "{stderr}");
-    let last = metrics(&run).last().unwrap().clone();
+    let last = common::metrics(&run).last().unwrap().clone();
     assert_eq!(last["epoch"].as_u64(), Some(target));
     assert_eq!(last["step"].as_u64(), Some(4 * target), "4 steps per epoch, none lost or repeated");
     std::fs::remove_dir_all(&root).unwrap();

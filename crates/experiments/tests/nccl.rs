@@ -10,41 +10,8 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
-
-use lno_experiments::{ExperimentFile, Profile, generate};
-use tch::Tensor;
-
-/// 16 training pairs in global batches of 4: 4 steps per epoch, 20 steps in 5 epochs.
-fn tiny() -> String {
-    common::tiny_darcy_data(16, 16, 4, 8)
-        + r#"
-[quick.task]
-kind = "operator"
-input = ["a"]
-output = ["u"]
-domain_length = [1.0, 1.0]
-
-[quick.train]
-models = ["local"]
-epochs = 5
-batch_size = 4
-optimizer = { lr = 1e-3, weight_decay = 1e-4 }
-schedule = { kind = "cosine", t_max = 5, eta_min = 0.0 }
-loss = "l2"
-seed = 3
-
-[quick.models.local]
-kind = "local-no"
-n_modes = [4, 4]
-hidden_channels = 4
-n_layers = 2
-domain_length = [1.0, 1.0]
-radius_cutoff = 0.15
-padding = "zeros"
-"#
-}
 
 /// `lno train <experiment> --device cuda` with the test's data, `runs` folder and
 /// `LNO_DIST_BACKEND` (no launcher).
@@ -65,49 +32,25 @@ fn lno_train(root: &Path, experiment: &Path, runs: &str, backend: &str) -> Comma
     cmd
 }
 
-fn run_ok(cmd: &mut Command) -> String {
-    let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(out.status.success(), "{cmd:?} failed:\n{stderr}");
-    stderr
-}
-
-/// The model variables of the newest checkpoint of `run`, sorted by name.
-fn latest_weights(run: &Path) -> Vec<(String, Tensor)> {
-    let latest = std::fs::read_to_string(run.join("LATEST")).unwrap();
-    let mut w =
-        Tensor::read_safetensors(run.join(latest.trim()).join("model.safetensors")).unwrap();
-    w.sort_by(|a, b| a.0.cmp(&b.0));
-    w
-}
-
-fn last_metrics(run: &Path) -> serde_json::Value {
-    let text = std::fs::read_to_string(run.join("metrics.jsonl")).unwrap();
-    serde_json::from_str(text.lines().last().unwrap()).unwrap()
-}
-
 #[test]
 #[ignore = "needs a CUDA GPU, its driver and libnccl.so"]
 fn a_one_gpu_nccl_world_trains_like_a_single_cuda_process_to_1e_5_after_20_steps() {
     assert!(tch::Cuda::device_count() >= 1, "this test needs a CUDA device");
-    let root: PathBuf = common::temp_dir("nccl-train");
-    let experiment = root.join("tiny.toml");
-    std::fs::write(&experiment, tiny()).unwrap();
-    let file = ExperimentFile::read(&experiment).unwrap();
-    generate(&file, Profile::Quick, &root.join("data"), false).unwrap();
+    let (root, experiment) = common::setup_tiny_distributed("nccl-train");
 
-    let single = run_ok(&mut lno_train(&root, &experiment, "single", "single"));
+    let single = common::run_ok(&mut lno_train(&root, &experiment, "single", "single"));
     assert!(!single.contains("backend nccl"), "{single}");
-    let nccl = run_ok(&mut lno_train(&root, &experiment, "nccl", "nccl"));
+    let nccl = common::run_ok(&mut lno_train(&root, &experiment, "nccl", "nccl"));
     assert!(
         nccl.contains("rank 0 of 1") && nccl.contains("backend nccl, device cuda:0"),
         "no NCCL banner:\n{nccl}"
     );
 
     let (a, b) = (root.join("single/tiny-quick/local"), root.join("nccl/tiny-quick/local"));
-    let (ma, mb) = (last_metrics(&a), last_metrics(&b));
+    let last = |run: &Path| common::metrics(run).pop().expect("an epoch line");
+    let (ma, mb) = (last(&a), last(&b));
     assert_eq!((ma["step"].as_u64(), mb["step"].as_u64()), (Some(20), Some(20)));
-    let (wa, wb) = (latest_weights(&a), latest_weights(&b));
+    let (wa, wb) = (common::latest_weights(&a), common::latest_weights(&b));
     assert_eq!(wa.len(), wb.len());
     let mut worst = 0.0f64;
     let mut moved = 0.0f64;

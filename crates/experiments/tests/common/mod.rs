@@ -156,3 +156,69 @@ n_modes = [4, 4]
 # One latent cell: the default three would not fit the 8-point dim.
 local_cutoff_cells = 1.0
 "#;
+
+/// 16 training pairs in global batches of 4: 4 steps per epoch, 20 steps in 5 epochs.
+pub fn tiny_distributed() -> String {
+    tiny_darcy_data(16, 16, 4, 8)
+        + r#"
+[quick.task]
+kind = "operator"
+input = ["a"]
+output = ["u"]
+domain_length = [1.0, 1.0]
+
+[quick.train]
+models = ["local"]
+epochs = 5
+batch_size = 4
+optimizer = { lr = 1e-3, weight_decay = 1e-4 }
+schedule = { kind = "cosine", t_max = 5, eta_min = 0.0 }
+loss = "l2"
+seed = 3
+
+[quick.models.local]
+kind = "local-no"
+n_modes = [4, 4]
+hidden_channels = 4
+n_layers = 2
+domain_length = [1.0, 1.0]
+radius_cutoff = 0.15
+padding = "zeros"
+"#
+}
+
+/// [`tiny_distributed`] with its data generated, in a fresh folder: `(root, experiment file)`.
+pub fn setup_tiny_distributed(tag: &str) -> (PathBuf, PathBuf) {
+    let root = temp_dir(tag);
+    let path = root.join("tiny.toml");
+    std::fs::write(&path, tiny_distributed()).unwrap();
+    let file = lno_experiments::ExperimentFile::read(&path).unwrap();
+    lno_experiments::generate(&file, Profile::Quick, &root.join("data"), false).unwrap();
+    (root, path)
+}
+
+/// Runs `cmd`, asserts success and returns its stderr.
+pub fn run_ok(cmd: &mut std::process::Command) -> String {
+    let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{cmd:?} failed:\n{stderr}");
+    stderr
+}
+
+/// The model variables of the newest checkpoint of the model run `run`, sorted by name.
+pub fn latest_weights(run: &Path) -> Vec<(String, tch::Tensor)> {
+    let latest = std::fs::read_to_string(run.join("LATEST")).unwrap();
+    let mut w =
+        tch::Tensor::read_safetensors(run.join(latest.trim()).join("model.safetensors")).unwrap();
+    w.sort_by(|a, b| a.0.cmp(&b.0));
+    w
+}
+
+/// Every line of the model run `run`'s `metrics.jsonl`.
+pub fn metrics(run: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(run.join("metrics.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
