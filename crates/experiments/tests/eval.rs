@@ -5,13 +5,10 @@
 
 mod common;
 
-use std::path::Path;
 use std::process::Command;
 
-use lno_experiments::eval::{EvalOptions, LoadedModel, evaluate_run};
+use lno_experiments::eval::{LoadedModel, evaluate_run};
 use lno_experiments::plot::{LINE_PLOT_PX, heatmap_size};
-use lno_experiments::train::train;
-use lno_experiments::{ExperimentFile, Profile, generate};
 use lno_solvers::writer::load_dataset;
 
 const DARCY_TRAIN: &str = r#"
@@ -88,54 +85,22 @@ diff_layers = false
 disco_layers = false
 "#;
 
-fn eval_options(root: &Path, resolutions: &[usize]) -> EvalOptions {
-    EvalOptions {
-        resolutions: Some(resolutions.to_vec()),
-        device: tch::Device::Cpu,
-        data_root: root.join("data"),
-        configs_dir: root.join("configs"),
-        progress: false,
-    }
-}
-
-/// Trains the experiment `text` as `<root>/<name>.toml` and returns its run directory.
-fn trained_run(root: &Path, name: &str, text: &str) -> std::path::PathBuf {
-    let path = root.join(format!("{name}.toml"));
-    std::fs::write(&path, text).unwrap();
-    let file = ExperimentFile::read(&path).unwrap();
-    generate(&file, Profile::Quick, &root.join("data"), false).unwrap();
-    train(&file, &common::train_options(root)).unwrap();
-    root.join("runs").join(format!("{}-quick", file.name))
-}
-
-/// Decodes the PNG at `path` and returns its size and number of distinct colours.
-fn png_size_and_colours(path: &Path) -> ((u32, u32), usize) {
-    let file = std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let mut reader = png::Decoder::new(std::io::BufReader::new(file)).read_info().unwrap();
-    let mut buf = vec![0; reader.output_buffer_size()];
-    let info = reader.next_frame(&mut buf).unwrap();
-    let bytes = &buf[..info.buffer_size()];
-    let step = info.color_type.samples();
-    let mut colours: Vec<&[u8]> = bytes.chunks(step).collect();
-    colours.sort_unstable();
-    colours.dedup();
-    ((info.width, info.height), colours.len())
-}
-
 #[test]
 fn eval_of_a_tiny_darcy_run_reports_every_resolution_and_a_reason_where_the_unet_cannot_run() {
     let root = common::temp_dir("eval-darcy");
-    let run = trained_run(&root, "tiny", &(common::tiny_darcy_data(16, 8, 4, 8) + DARCY_TRAIN));
+    let run =
+        common::trained_run(&root, "tiny", &(common::tiny_darcy_data(16, 8, 4, 8) + DARCY_TRAIN));
 
     // `train` already drew truth / prediction / |error| for each model.
     for model in ["fno", "unet"] {
-        let (size, colours) = png_size_and_colours(&run.join(format!("plots/sample-{model}.png")));
+        let (size, colours) =
+            common::png_size_and_colours(&run.join(format!("plots/sample-{model}.png")));
         assert_eq!(size, heatmap_size());
         assert!(colours > 10, "{model}: a heatmap has many colours, got {colours}");
     }
 
     // 10 is not divisible by 2^depth = 4: the U-Net cannot run there, the FNO can.
-    let report = evaluate_run(&run, &eval_options(&root, &[10, 32])).unwrap();
+    let report = evaluate_run(&run, &common::eval_options(&root, Some(&[10, 32]))).unwrap();
     assert_eq!(report.resolutions, [10, 16, 32]);
     assert_eq!(report.training_resolution, 16);
     let [fno, unet] = &report.models[..] else { panic!("{:?}", report.models) };
@@ -156,7 +121,7 @@ fn eval_of_a_tiny_darcy_run_reports_every_resolution_and_a_reason_where_the_unet
     let json: serde_json::Value =
         serde_json::from_slice(&std::fs::read(run.join("eval.json")).unwrap()).unwrap();
     assert_eq!(json["resolutions"], serde_json::json!([10, 16, 32]));
-    let (size, _) = png_size_and_colours(&run.join("plots/error-vs-resolution.png"));
+    let (size, _) = common::png_size_and_colours(&run.join("plots/error-vs-resolution.png"));
     assert_eq!(size, LINE_PLOT_PX);
     // The other resolutions were generated with the test seed and are kept for later runs.
     for n in [10, 32] {
@@ -168,8 +133,8 @@ fn eval_of_a_tiny_darcy_run_reports_every_resolution_and_a_reason_where_the_unet
 #[test]
 fn eval_of_a_tiny_navier_stokes_run_adds_the_rollout_error_of_every_step() {
     let root = common::temp_dir("eval-ns");
-    let run = trained_run(&root, "tiny_ns", NS);
-    let report = evaluate_run(&run, &eval_options(&root, &[8])).unwrap();
+    let run = common::trained_run(&root, "tiny_ns", NS);
+    let report = evaluate_run(&run, &common::eval_options(&root, Some(&[8]))).unwrap();
     assert_eq!(report.resolutions, [8, 16]);
     let fno = &report.models[0];
     assert!(fno.errors.iter().all(|e| e.rel_l2.is_some_and(f64::is_finite)), "{fno:?}");
@@ -187,12 +152,13 @@ fn eval_of_a_tiny_navier_stokes_run_adds_the_rollout_error_of_every_step() {
     assert!((first - rollout[0]).abs() <= 1e-12 * first, "{first} vs {}", rollout[0]);
     let md = std::fs::read_to_string(run.join("eval.md")).unwrap();
     assert!(md.contains("## Rollout at 16×16") && md.contains("k = 3"), "{md}");
-    let (size, colours) = png_size_and_colours(&run.join("plots/rollout.png"));
+    let (size, colours) = common::png_size_and_colours(&run.join("plots/rollout.png"));
     assert_eq!(size, LINE_PLOT_PX);
     assert!(colours >= 3, "white, grey and at least the line colour, got {colours}");
 
     // An output size the generator rejects (odd) is named as the --resolutions value.
-    let err = format!("{:#}", evaluate_run(&run, &eval_options(&root, &[15])).unwrap_err());
+    let err =
+        format!("{:#}", evaluate_run(&run, &common::eval_options(&root, Some(&[15]))).unwrap_err());
     assert!(err.contains("--resolutions 15") && err.contains("out_size"), "{err}");
     std::fs::remove_dir_all(&root).unwrap();
 }
@@ -200,9 +166,10 @@ fn eval_of_a_tiny_navier_stokes_run_adds_the_rollout_error_of_every_step() {
 #[test]
 fn a_missing_run_directory_names_the_train_command() {
     let root = common::temp_dir("eval-missing");
-    let err = evaluate_run(&root.join("runs/darcy-full"), &eval_options(&root, &[32]))
-        .unwrap_err()
-        .to_string();
+    let err =
+        evaluate_run(&root.join("runs/darcy-full"), &common::eval_options(&root, Some(&[32])))
+            .unwrap_err()
+            .to_string();
     assert!(err.contains("cargo xtask train darcy --full"), "{err}");
     std::fs::remove_dir_all(&root).unwrap();
 }

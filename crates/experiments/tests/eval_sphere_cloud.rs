@@ -5,40 +5,16 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use lno_experiments::eval::{EvalOptions, evaluate_run};
+use lno_experiments::eval::evaluate_run;
 use lno_experiments::plot::{cloud_heatmap_size, latlon_heatmap_size};
-use lno_experiments::train::train;
-use lno_experiments::{ExperimentFile, Profile, generate};
 use lno_solvers::writer::load_dataset;
-
-fn eval_options(root: &Path, resolutions: Option<&[usize]>) -> EvalOptions {
-    EvalOptions {
-        resolutions: resolutions.map(<[usize]>::to_vec),
-        device: tch::Device::Cpu,
-        data_root: root.join("data"),
-        configs_dir: root.join("configs"),
-        progress: false,
-    }
-}
-
-/// Trains the experiment `text` as `<root>/<name>.toml` and returns its run directory.
-fn trained_run(root: &Path, name: &str, text: &str) -> PathBuf {
-    let path = root.join(format!("{name}.toml"));
-    std::fs::write(&path, text).unwrap();
-    let file = ExperimentFile::read(&path).unwrap();
-    generate(&file, Profile::Quick, &root.join("data"), false).unwrap();
-    train(&file, &common::train_options(root)).unwrap();
-    root.join("runs").join(format!("{}-quick", file.name))
-}
 
 /// The test error training recorded for the newest checkpoint (the last line of
 /// `metrics.jsonl`, written with that checkpoint).
 fn recorded_test_l2(model_dir: &Path) -> f64 {
-    let text = std::fs::read_to_string(model_dir.join("metrics.jsonl")).unwrap();
-    let last: serde_json::Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
-    last["test_l2"].as_f64().unwrap()
+    common::metrics(model_dir).last().unwrap()["test_l2"].as_f64().unwrap()
 }
 
 /// Same weights (f32, saved and restored exactly), the same prepared test pairs and the same
@@ -49,33 +25,20 @@ fn assert_same_error(eval: f64, trained: f64, what: &str) {
     assert!((eval - trained).abs() <= 1e-10 * trained, "{what}: eval {eval} vs train {trained}");
 }
 
-/// Decodes the PNG at `path` and returns its size and number of distinct colours.
-fn png_size_and_colours(path: &Path) -> ((u32, u32), usize) {
-    let file = std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let mut reader = png::Decoder::new(std::io::BufReader::new(file)).read_info().unwrap();
-    let mut buf = vec![0; reader.output_buffer_size()];
-    let info = reader.next_frame(&mut buf).unwrap();
-    let bytes = &buf[..info.buffer_size()];
-    let step = info.color_type.samples();
-    let mut colours: Vec<&[u8]> = bytes.chunks(step).collect();
-    colours.sort_unstable();
-    colours.dedup();
-    ((info.width, info.height), colours.len())
-}
-
 #[test]
 fn eval_of_a_tiny_sphere_run_reproduces_the_trained_error_and_says_why_other_grids_and_rollout_are_na()
  {
     let root = common::temp_dir("eval-swe");
-    let run = trained_run(&root, "tiny_swe", common::TINY_SWE);
+    let run = common::trained_run(&root, "tiny_swe", common::TINY_SWE);
     // `train` already drew each model's map (the hook shared with `eval`).
     for model in ["sfno", "local-sfno"] {
-        let (size, colours) = png_size_and_colours(&run.join(format!("plots/sample-{model}.png")));
+        let (size, colours) =
+            common::png_size_and_colours(&run.join(format!("plots/sample-{model}.png")));
         assert_eq!(size, latlon_heatmap_size());
         assert!(colours > 10, "{model}: a heatmap has many colours, got {colours}");
     }
 
-    let report = evaluate_run(&run, &eval_options(&root, Some(&[8, 32]))).unwrap();
+    let report = evaluate_run(&run, &common::eval_options(&root, Some(&[8, 32]))).unwrap();
     assert_eq!(report.domain, "sphere");
     assert_eq!(report.resolutions, [8, 16, 32]);
     assert_eq!(report.labels, ["8×16", "16×32", "32×64"]);
@@ -128,14 +91,14 @@ fn eval_of_a_tiny_sphere_run_reproduces_the_trained_error_and_says_why_other_gri
 fn eval_of_a_tiny_cloud_run_reproduces_the_trained_error_on_its_cloud_and_says_why_resolutions_and_rollout_are_na()
  {
     let root = common::temp_dir("eval-cyl");
-    let run = trained_run(&root, "tiny_cyl", common::TINY_CYLINDER);
+    let run = common::trained_run(&root, "tiny_cyl", common::TINY_CYLINDER);
     let test_dir = root.join("data/tiny-cyl/quick/test");
     let data = load_dataset(&test_dir).unwrap();
     let points = data.field("points").unwrap();
     let n_points = points.shape[1];
 
     // Grid sizes do not apply to a cloud: the request is ignored, and eval.md says so.
-    let report = evaluate_run(&run, &eval_options(&root, Some(&[32]))).unwrap();
+    let report = evaluate_run(&run, &common::eval_options(&root, Some(&[32]))).unwrap();
     assert_eq!(report.domain, "cloud");
     assert_eq!(report.resolutions, [n_points]);
     assert_eq!(report.labels, [format!("{n_points} points")]);
@@ -162,7 +125,8 @@ fn eval_of_a_tiny_cloud_run_reproduces_the_trained_error_on_its_cloud_and_says_w
             - v.fold(f64::INFINITY, |a, &b| a.min(b))
     };
     for m in ["fno-latent", "local-no"] {
-        let (size, colours) = png_size_and_colours(&run.join(format!("plots/sample-{m}.png")));
+        let (size, colours) =
+            common::png_size_and_colours(&run.join(format!("plots/sample-{m}.png")));
         assert_eq!(size, cloud_heatmap_size((extent(0), extent(1))), "{m}");
         assert!(colours > 10, "{m}: coloured points on grey, got {colours} colours");
     }

@@ -222,3 +222,41 @@ pub fn metrics(run: &Path) -> Vec<serde_json::Value> {
         .map(|l| serde_json::from_str(l).unwrap())
         .collect()
 }
+
+/// Evaluation on the CPU of runs trained with [`train_options`] under `root`.
+pub fn eval_options(
+    root: &Path,
+    resolutions: Option<&[usize]>,
+) -> lno_experiments::eval::EvalOptions {
+    lno_experiments::eval::EvalOptions {
+        resolutions: resolutions.map(<[usize]>::to_vec),
+        device: tch::Device::Cpu,
+        data_root: root.join("data"),
+        configs_dir: root.join("configs"),
+        progress: false,
+    }
+}
+
+/// Trains the experiment `text` as `<root>/<name>.toml` and returns its run directory.
+pub fn trained_run(root: &Path, name: &str, text: &str) -> PathBuf {
+    let path = root.join(format!("{name}.toml"));
+    std::fs::write(&path, text).unwrap();
+    let file = lno_experiments::ExperimentFile::read(&path).unwrap();
+    lno_experiments::generate(&file, Profile::Quick, &root.join("data"), false).unwrap();
+    lno_experiments::train::train(&file, &train_options(root)).unwrap();
+    root.join("runs").join(format!("{}-quick", file.name))
+}
+
+/// Decodes the PNG at `path` and returns its size and number of distinct colours.
+pub fn png_size_and_colours(path: &Path) -> ((u32, u32), usize) {
+    let file = std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut reader = png::Decoder::new(std::io::BufReader::new(file)).read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    let bytes = &buf[..info.buffer_size()];
+    let step = info.color_type.samples();
+    let mut colours: Vec<&[u8]> = bytes.chunks(step).collect();
+    colours.sort_unstable();
+    colours.dedup();
+    ((info.width, info.height), colours.len())
+}
