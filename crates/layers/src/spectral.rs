@@ -218,11 +218,12 @@ impl SpectralConv {
     /// round-off). Errors when the layer changes resolution or `extra` has the wrong shape,
     /// dtype or device.
     ///
-    /// The kept modes go through the same contraction as [`SpectralConv::f_forward`]; `E` is
-    /// applied to every mode as two real batched matmuls, `[Re X; Im X] @ Re E` and
-    /// `[Re X; Im X] @ Im E` over `(M, 2B, in) @ (M, in, out)` (`M` modes), recombined into
-    /// `Re, Im` of `E·X`. `E` is `in·out/B` times larger than `X`, so it is only ever read in
-    /// place: no complex copy, permutation or scatter of it, in the forward or backward pass.
+    /// The layer's own weights at the kept modes are first added into `E` at their frequencies
+    /// (one `index_add` per real part); the sum is then applied to every mode as two real
+    /// batched matmuls, `[Re X; Im X] @ Re E` and `[Re X; Im X] @ Im E` over
+    /// `(M, 2B, in) @ (M, in, out)` (`M` modes), recombined into `Re, Im` of `E·X`. `E` is
+    /// `in·out/B` times larger than `X`, so it is never permuted or converted to complex, in
+    /// the forward or backward pass.
     pub fn f_forward_plus_spectrum(&self, x: &Tensor, extra: &[Tensor; 2]) -> Result<Tensor> {
         let kind = self.weight.kind();
         let spatial = common::check_input(x, self.n_dim(), self.in_channels, kind)?;
@@ -262,8 +263,12 @@ impl SpectralConv {
             2 * b,
             ci,
         ])?;
-        let e = |t: &Tensor| t.f_reshape([n_modes, ci, co]);
-        let (a, c) = (xri.f_bmm(&e(&extra[0])?)?, xri.f_bmm(&e(&extra[1])?)?);
+        // The kept modes' weights are added into `E` at their frequencies (an `index_add` over
+        // the flattened modes), so one contraction applies `W·[k kept] + E` on every mode: no
+        // separate gather, complex einsum, zero-filled scatter or spectrum-sized sum.
+        let (idx, [w_re, w_im]) = self.kept_modes_first(&spatial, x.device())?;
+        let e = |t: &Tensor, w: &Tensor| t.f_reshape([n_modes, ci, co])?.f_index_add(0, &idx, w);
+        let (a, c) = (xri.f_bmm(&e(&extra[0], &w_re)?)?, xri.f_bmm(&e(&extra[1], &w_im)?)?);
         // a = [Xr·Er; Xi·Er], c = [Xr·Ei; Xi·Ei]: Re = Xr·Er − Xi·Ei, Im = Xr·Ei + Xi·Er.
         let re = a.f_narrow(1, 0, b)? - c.f_narrow(1, b, b)?;
         let im = c.f_narrow(1, 0, b)? + a.f_narrow(1, b, b)?;
@@ -272,23 +277,37 @@ impl SpectralConv {
         shape.extend([b, co]);
         let mut back: Vec<i64> = vec![d as i64, d as i64 + 1];
         back.extend(0..d as i64);
-        let local =
+        let ys =
             Tensor::f_complex(&re, &im)?.f_view(shape.as_slice())?.f_permute(back.as_slice())?;
-        // The kept modes, as in `f_forward`, added at their frequencies.
-        let device = x.device();
-        let plans = self.plan(&spatial, &spatial);
-        let (mut xs, mut ws) = (spectrum, self.weight.f_view_as_complex()?);
-        for (j, p) in plans.iter().enumerate() {
-            let dim = 2 + j as i64;
-            xs = xs.f_index_select(dim, &index_tensor(&p.in_index, device)?)?;
-            ws = ws.f_narrow(dim, p.weight_start, p.kept)?;
-        }
-        let letters = &"xyz"[..d];
-        let eq = format!("bi{letters},io{letters}->bo{letters}");
-        let ys = Tensor::f_einsum(&eq, &[&xs, &ws], None::<&[i64]>)?;
-        let ys = scatter_modes(ys, &plans, &spatial)?.f_add(&local)?;
         let y = ys.f_fft_irfftn(spatial.as_slice(), dims.as_slice(), "forward")?;
         self.add_bias(y)
+    }
+
+    /// The kept modes of an input with sizes `spatial` (kept at the same resolution) as
+    /// `(flat, [re, im])`: `flat` their row-major indices into the half-spectrum
+    /// `(n_1, …, n_d/2 + 1)`, and the weight's real and imaginary parts at those modes,
+    /// modes-first `(K, in, out)` in the same order.
+    fn kept_modes_first(&self, spatial: &[i64], device: Device) -> Result<(Tensor, [Tensor; 2])> {
+        let d = self.n_dim();
+        let plans = self.plan(spatial, spatial);
+        let mut flat: Vec<i64> = vec![0];
+        let mut w = self.weight.shallow_clone();
+        for (j, p) in plans.iter().enumerate() {
+            let n = if j + 1 == d { spatial[j] / 2 + 1 } else { spatial[j] };
+            flat = flat.iter().flat_map(|&f| p.out_index.iter().map(move |&i| f * n + i)).collect();
+            w = w.f_narrow(2 + j as i64, p.weight_start, p.kept)?;
+        }
+        // (in, out, kept…, 2) → (2, kept…, in, out) → (2, K, in, out).
+        let mut perm = vec![d as i64 + 2];
+        perm.extend(2..2 + d as i64);
+        perm.extend([0, 1]);
+        let w = w.f_permute(perm.as_slice())?.f_reshape([
+            2,
+            flat.len() as i64,
+            self.in_channels,
+            self.out_channels,
+        ])?;
+        Ok((index_tensor(&flat, device)?, [w.f_select(0, 0)?, w.f_select(0, 1)?]))
     }
 
     fn add_bias(&self, y: Tensor) -> Result<Tensor> {
