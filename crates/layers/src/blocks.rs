@@ -25,13 +25,19 @@ fn check_channels_first(x: &Tensor, channels: i64, kind: tch::Kind) -> Result<Ve
 }
 
 /// Applies `W (out, in)` and an optional bias `(out,)` pointwise over the channel dim.
+///
+/// As `W` broadcast over the batch and one `bmm`: every operand and result stays contiguous
+/// channels-first in the forward and backward pass. (`matmul` of a 2-D by a 3-D tensor that
+/// requires grad folds the batch into the rows of `xᵀ`, which copies `x` and hands back a
+/// transposed, channels-last result.)
 fn pointwise(x: &Tensor, weight: &Tensor, bias: Option<&Tensor>) -> Result<Tensor> {
     let size = x.size();
     let flat = x.f_reshape([size[0], size[1], -1])?;
-    let mut y = weight.f_matmul(&flat)?;
-    if let Some(b) = bias {
-        y = y.f_add(&b.f_unsqueeze(-1)?)?;
-    }
+    let w = weight.f_unsqueeze(0)?.f_expand([size[0], -1, -1], false)?;
+    let y = match bias {
+        Some(b) => b.f_view([1, -1, 1])?.f_baddbmm(&w, &flat, 1.0, 1.0)?,
+        None => w.f_bmm(&flat)?,
+    };
     let mut out = size.clone();
     out[1] = weight.size()[0];
     Ok(y.f_reshape(out.as_slice())?)

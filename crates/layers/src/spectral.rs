@@ -218,12 +218,12 @@ impl SpectralConv {
     /// round-off). Errors when the layer changes resolution or `extra` has the wrong shape,
     /// dtype or device.
     ///
-    /// The layer's own weights at the kept modes are first added into `E` at their frequencies
-    /// (one `index_add` per real part); the sum is then applied to every mode as two real
-    /// batched matmuls, `[Re X; Im X] @ Re E` and `[Re X; Im X] @ Im E` over
-    /// `(M, 2B, in) @ (M, in, out)` (`M` modes), recombined into `Re, Im` of `E·X`. `E` is
-    /// `in·out/B` times larger than `X`, so it is never permuted or converted to complex, in
-    /// the forward or backward pass.
+    /// `E` is applied to every mode as two real batched matmuls, `[Re X; Im X] @ Re E` and
+    /// `[Re X; Im X] @ Im E` over `(M, 2B, in) @ (M, in, out)` (`M` modes), recombined into
+    /// `Re, Im` of `E·X`; the layer's own weights go through the same products on the gathered
+    /// kept modes and are added in place at their frequencies. `E` is `in·out/B` times larger
+    /// than `X`, so it is never copied, permuted or converted to complex, in the forward or
+    /// backward pass.
     pub fn f_forward_plus_spectrum(&self, x: &Tensor, extra: &[Tensor; 2]) -> Result<Tensor> {
         let kind = self.weight.kind();
         let spatial = common::check_input(x, self.n_dim(), self.in_channels, kind)?;
@@ -263,15 +263,25 @@ impl SpectralConv {
             2 * b,
             ci,
         ])?;
-        // The kept modes' weights are added into `E` at their frequencies (an `index_add` over
-        // the flattened modes), so one contraction applies `W·[k kept] + E` on every mode: no
-        // separate gather, complex einsum, zero-filled scatter or spectrum-sized sum.
-        let (idx, [w_re, w_im]) = self.kept_modes_first(&spatial, x.device())?;
-        let e = |t: &Tensor, w: &Tensor| t.f_reshape([n_modes, ci, co])?.f_index_add(0, &idx, w);
-        let (a, c) = (xri.f_bmm(&e(&extra[0], &w_re)?)?, xri.f_bmm(&e(&extra[1], &w_im)?)?);
+        let e = |t: &Tensor| t.f_reshape([n_modes, ci, co]);
+        let (a, c) = (xri.f_bmm(&e(&extra[0])?)?, xri.f_bmm(&e(&extra[1])?)?);
         // a = [Xr·Er; Xi·Er], c = [Xr·Ei; Xi·Ei]: Re = Xr·Er − Xi·Ei, Im = Xr·Ei + Xi·Er.
-        let re = a.f_narrow(1, 0, b)? - c.f_narrow(1, b, b)?;
-        let im = c.f_narrow(1, 0, b)? + a.f_narrow(1, b, b)?;
+        let recombine = |a: &Tensor, c: &Tensor| -> Result<[Tensor; 2]> {
+            Ok([
+                a.f_narrow(1, 0, b)? - c.f_narrow(1, b, b)?,
+                c.f_narrow(1, 0, b)? + a.f_narrow(1, b, b)?,
+            ])
+        };
+        let [mut re, mut im] = recombine(&a, &c)?;
+        // The layer's own weights act on the kept modes only: the same products on the
+        // gathered rows, added in place at their frequencies. (Adding W into E instead would
+        // copy E, `in·out/B` times larger than these outputs; `re` and `im` are fresh
+        // results no backward pass reads, so the in-place add is safe for autograd.)
+        let (idx, [w_re, w_im]) = self.kept_modes_first(&spatial, x.device())?;
+        let xk = xri.f_index_select(0, &idx)?;
+        let [kr, ki] = recombine(&xk.f_bmm(&w_re)?, &xk.f_bmm(&w_im)?)?;
+        re.f_index_add_(0, &idx, &kr)?;
+        im.f_index_add_(0, &idx, &ki)?;
         // (M, B, out) → (B, out, modes…).
         let mut shape = modes_shape;
         shape.extend([b, co]);
