@@ -266,11 +266,11 @@ impl SpectralConv {
         let e = |t: &Tensor| t.f_reshape([n_modes, ci, co]);
         let (a, c) = (xri.f_bmm(&e(&extra[0])?)?, xri.f_bmm(&e(&extra[1])?)?);
         // a = [Xr·Er; Xi·Er], c = [Xr·Ei; Xi·Ei]: Re = Xr·Er − Xi·Ei, Im = Xr·Ei + Xi·Er.
+        // `chunk`, not `narrow`: its backward is one `cat` of the two halves' gradients, where
+        // each `narrow` would zero-fill a full-size gradient and the four would then be summed.
         let recombine = |a: &Tensor, c: &Tensor| -> Result<[Tensor; 2]> {
-            Ok([
-                a.f_narrow(1, 0, b)? - c.f_narrow(1, b, b)?,
-                c.f_narrow(1, 0, b)? + a.f_narrow(1, b, b)?,
-            ])
+            let (a, c) = (a.f_chunk(2, 1)?, c.f_chunk(2, 1)?);
+            Ok([a[0].f_sub(&c[1])?, c[0].f_add(&a[1])?])
         };
         let [mut re, mut im] = recombine(&a, &c)?;
         // The layer's own weights act on the kept modes only: the same products on the
