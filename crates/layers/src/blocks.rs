@@ -26,10 +26,11 @@ fn check_channels_first(x: &Tensor, channels: i64, kind: tch::Kind) -> Result<Ve
 
 /// Applies `W (out, in)` and an optional bias `(out,)` pointwise over the channel dim.
 ///
-/// As `W` broadcast over the batch and one `bmm`: every operand and result stays contiguous
-/// channels-first in the forward and backward pass. (`matmul` of a 2-D by a 3-D tensor that
-/// requires grad folds the batch into the rows of `xᵀ`, which copies `x` and hands back a
-/// transposed, channels-last result.)
+/// As `W` broadcast over the batch and one `bmm`, which reads `x` and writes its results in
+/// place in the forward and backward pass. (`matmul` of a 2-D by a 3-D tensor that requires
+/// grad folds the batch into the rows of `xᵀ`: it copies `x` into `(B·n, C)` rows and the
+/// result and gradients back, five copies per forward + backward, about twice the time of
+/// the `bmm` at `(8, 32, 4096)`.)
 fn pointwise(x: &Tensor, weight: &Tensor, bias: Option<&Tensor>) -> Result<Tensor> {
     let size = x.size();
     let flat = x.f_reshape([size[0], size[1], -1])?;

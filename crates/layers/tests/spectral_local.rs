@@ -256,3 +256,23 @@ fn spectral_local_rejects_bad_kernels_and_spectra() {
     let msg = scaled.f_forward_plus_spectrum(&x, &ok).unwrap_err().to_string();
     assert!(msg.contains("resolution_scaling"), "{msg}");
 }
+
+#[test]
+fn spectral_pass_leaves_the_callers_kernel_spectrum_unchanged() {
+    // The kept modes are added in place into fresh products, never into `extra`: the same
+    // spectrum must give the same result on a second call.
+    let vs = VarStore::new(Device::Cpu);
+    let spectral =
+        SpectralConv::new(&(vs.root() / "s"), 3, 3, &[6, 6], SpectralConvConfig::default())
+            .unwrap();
+    let kernel = Tensor::randn([3, 3, 3, 3], (Kind::Float, Device::Cpu));
+    let spectrum = periodic_conv_spectrum(&kernel, 1, [10, 10]).unwrap();
+    let before = [0, 1].map(|i| spectrum[i].copy());
+    let x = Tensor::randn([2, 3, 10, 10], (Kind::Float, Device::Cpu));
+    let y1 = spectral.f_forward_plus_spectrum(&x, &spectrum).unwrap();
+    let y2 = spectral.f_forward_plus_spectrum(&x, &spectrum).unwrap();
+    for i in 0..2 {
+        assert!(spectrum[i].equal(&before[i]), "extra[{i}] was modified");
+    }
+    assert!(y1.equal(&y2));
+}
