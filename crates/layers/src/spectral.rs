@@ -280,8 +280,8 @@ impl SpectralConv {
         let (idx, [w_re, w_im]) = self.kept_modes_first(&spatial, x.device())?;
         let xk = xri.f_index_select(0, &idx)?;
         let [kr, ki] = recombine(&xk.f_bmm(&w_re)?, &xk.f_bmm(&w_im)?)?;
-        re.f_index_add_(0, &idx, &kr)?;
-        im.f_index_add_(0, &idx, &ki)?;
+        let re = re.f_index_add_(0, &idx, &kr)?;
+        let im = im.f_index_add_(0, &idx, &ki)?;
         // (M, B, out) → (B, out, modes…).
         let mut shape = modes_shape;
         shape.extend([b, co]);
