@@ -356,20 +356,29 @@ impl SpectralConv {
     }
 }
 
-/// Scatters `ys` `(·, ·, kept modes…)` into an otherwise zero half-spectrum of the output sizes
+/// Places `ys` `(·, ·, kept modes…)` into an otherwise zero half-spectrum of the output sizes
 /// `output_shape` (spatial dims from 2 on).
+///
+/// Per dim the kept frequencies are `−k/2 … k − k/2 − 1` (the last dim: `0 … k − 1`), stored
+/// in that order, so the output is `[non-negative part, zeros, negative part]`: one `cat`
+/// (the last dim: a zero pad). Their backward passes are views of the gradient, where a
+/// zero-filled tensor with `index_copy` costs a fill and a scatter each way.
 fn scatter_modes(mut ys: Tensor, plans: &[ModePlan], output_shape: &[i64]) -> Result<Tensor> {
     let d = plans.len();
-    let device = ys.device();
     for (j, p) in plans.iter().enumerate() {
         let dim = 2 + j as i64;
-        let mut size = ys.size();
-        size[dim as usize] = if j + 1 == d { output_shape[j] / 2 + 1 } else { output_shape[j] };
-        ys = Tensor::f_zeros(size.as_slice(), (ys.kind(), device))?.f_index_copy(
-            dim,
-            &index_tensor(&p.out_index, device)?,
-            &ys,
-        )?;
+        if j + 1 == d {
+            ys = ys.f_constant_pad_nd([0, output_shape[j] / 2 + 1 - p.kept])?;
+        } else {
+            let (neg, pos) = (p.kept / 2, p.kept - p.kept / 2);
+            let mut zeros = ys.size();
+            zeros[dim as usize] = output_shape[j] - p.kept;
+            let zeros = Tensor::f_zeros(zeros.as_slice(), (ys.kind(), ys.device()))?;
+            ys = Tensor::f_cat(
+                &[ys.f_narrow(dim, neg, pos)?, zeros, ys.f_narrow(dim, 0, neg)?],
+                dim,
+            )?;
+        }
     }
     Ok(ys)
 }
