@@ -46,8 +46,8 @@ pub fn periodic_conv_in_spectrum_valid(kernel_size: [i64; 2], grid: [i64; 2]) ->
 }
 
 /// The automatic choice: `true` when the spectral path is valid, its kernel spectrum is at most
-/// [`MAX_AUTO_SPECTRUM_ELEMENTS`], and its estimated flops (forward + backward) are at most an
-/// eighth of the direct conv's:
+/// [`MAX_AUTO_SPECTRUM_ELEMENTS`], and its estimated flops (forward + backward) are at most a
+/// sixth of the direct conv's:
 ///
 /// ```text
 /// direct   = 6·B·(C/g)·O·N·P0·P1                           (conv fwd + two bwd convs)
@@ -55,12 +55,14 @@ pub fn periodic_conv_in_spectrum_valid(kernel_size: [i64; 2], grid: [i64; 2]) ->
 ///                                                           kernel DFT, an upper bound)
 /// ```
 ///
-/// with `N = n0·n1`, `M = n0·(n1/2+1)`, `g` the kernel's channel groups. The factor 8 is
+/// with `N = n0·n1`, `M = n0·(n1/2+1)`, `g` the kernel's channel groups. The factor 6 is
 /// measured, not modelled: the direct conv runs in oneDNN's tuned kernels while the spectral
-/// path is memory-bound batched matmuls over an `O·C·M` weight. On the 2-core Xeon at batch 8,
-/// 32 → 32 channels, 64², one thread (forward + backward of spectral + local): a 3×3 stencil
-/// is 1.2–1.4× slower in the spectral pass, 5×5 breaks even, 7×7 (the LocalNO bench's fused
-/// FD + DISCO stencil) is 1.3–1.7× faster, and the estimate ratios are 2.7, 7.5 and 15.
+/// path is memory-bound batched matmuls over an `O·C·M` weight. The bench
+/// `spectral_plus_local_*` (crates/layers/benches/local.rs: batch 8, 32 → 32 channels, 64²,
+/// forward + backward of spectral + a dense P × P kernel) on the 2-core Xeon, 1 and 2 threads:
+/// the spectral pass is 1.3–1.5× slower for 3×3, 1.2× faster for 5×5 and 1.7–1.9× faster for
+/// 7×7 (the LocalNO bench's fused FD + DISCO stencil), at estimate ratios 2.7, 7.5 and 15;
+/// break-even interpolates to ≈ 5.
 pub fn periodic_conv_in_spectrum_pays(
     batch: i64,
     in_channels: i64,
@@ -84,7 +86,7 @@ pub fn periodic_conv_in_spectrum_pays(
     let b = batch as f64;
     let direct = 6.0 * b * (c / groups.max(1) as f64) * o * n * taps;
     let spectral = 24.0 * b * c * o * m + 5.0 * c * o * n * n.log2().max(1.0);
-    8.0 * spectral <= direct
+    6.0 * spectral <= direct
 }
 
 /// The DFT of a periodic cross-correlation kernel on a grid `[n0, n1]` as its real and imaginary
