@@ -220,8 +220,7 @@ fn cost_rule_picks_the_spectral_path_for_the_local_no_bench_and_not_for_tiny_wor
     assert!(periodic_conv_in_spectrum_pays(8, 32, 32, 1, [7, 7], [64, 64]));
     // A lone 3 × 3 per-channel FD stencil: the direct conv is 32× cheaper than dense.
     assert!(!periodic_conv_in_spectrum_pays(8, 32, 32, 32, [3, 3], [64, 64]));
-    // A dense 5 × 5 stencil at batch 8 (measured 1.2× faster in the spectral pass; the
-    // Navier–Stokes quick profile's fused stencil).
+    // A dense 5 × 5 stencil at batch 8 (measured 1.2× faster in the spectral pass).
     assert!(periodic_conv_in_spectrum_pays(8, 32, 32, 1, [5, 5], [64, 64]));
     // A dense 3 × 3 stencil at batch 8 (measured 1.3–1.5× slower in the spectral pass).
     assert!(!periodic_conv_in_spectrum_pays(8, 32, 32, 1, [3, 3], [64, 64]));
