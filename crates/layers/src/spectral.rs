@@ -186,18 +186,15 @@ impl SpectralConv {
         let dims: Vec<i64> = (2..2 + d as i64).collect();
         let plans = self.plan(&spatial, output_shape);
 
-        let spectrum = x.f_fft_rfftn(None::<&[i64]>, dims.as_slice(), "forward")?;
-        let weight = self.weight.f_view_as_complex()?;
-        let (mut xs, mut ws) = (spectrum, weight);
+        let mut xs = x.f_fft_rfftn(None::<&[i64]>, dims.as_slice(), "forward")?;
         for (j, p) in plans.iter().enumerate() {
-            let dim = 2 + j as i64;
-            xs = xs.f_index_select(dim, &index_tensor(&p.in_index, device)?)?;
-            ws = ws.f_narrow(dim, p.weight_start, p.kept)?;
+            xs = xs.f_index_select(2 + j as i64, &index_tensor(&p.in_index, device)?)?;
         }
+        let ws = self.kept_weight(&plans)?.f_view_as_complex()?;
         let letters = &"xyz"[..d];
         let eq = format!("bi{letters},io{letters}->bo{letters}");
         let ys = Tensor::f_einsum(&eq, &[&xs, &ws], None::<&[i64]>)?;
-        let ys = scatter_modes(ys, &plans, output_shape)?;
+        let ys = place_kept_modes(ys, &plans, output_shape)?;
         let y = ys.f_fft_irfftn(output_shape, dims.as_slice(), "forward")?;
         self.add_bias(y)
     }
@@ -301,23 +298,30 @@ impl SpectralConv {
         let d = self.n_dim();
         let plans = self.plan(spatial, spatial);
         let mut flat: Vec<i64> = vec![0];
-        let mut w = self.weight.shallow_clone();
         for (j, p) in plans.iter().enumerate() {
             let n = if j + 1 == d { spatial[j] / 2 + 1 } else { spatial[j] };
             flat = flat.iter().flat_map(|&f| p.out_index.iter().map(move |&i| f * n + i)).collect();
-            w = w.f_narrow(2 + j as i64, p.weight_start, p.kept)?;
         }
         // (in, out, kept…, 2) → (2, kept…, in, out) → (2, K, in, out).
         let mut perm = vec![d as i64 + 2];
         perm.extend(2..2 + d as i64);
         perm.extend([0, 1]);
-        let w = w.f_permute(perm.as_slice())?.f_reshape([
+        let w = self.kept_weight(&plans)?.f_permute(perm.as_slice())?.f_reshape([
             2,
             flat.len() as i64,
             self.in_channels,
             self.out_channels,
         ])?;
         Ok((index_tensor(&flat, device)?, [w.f_select(0, 0)?, w.f_select(0, 1)?]))
+    }
+
+    /// The real-stacked weight narrowed to the modes `plans` keep: `(in, out, kept…, 2)` (a view).
+    fn kept_weight(&self, plans: &[ModePlan]) -> Result<Tensor> {
+        let mut w = self.weight.shallow_clone();
+        for (j, p) in plans.iter().enumerate() {
+            w = w.f_narrow(2 + j as i64, p.weight_start, p.kept)?;
+        }
+        Ok(w)
     }
 
     fn add_bias(&self, y: Tensor) -> Result<Tensor> {
@@ -363,7 +367,7 @@ impl SpectralConv {
 /// in that order, so the output is `[non-negative part, zeros, negative part]`: one `cat`
 /// (the last dim: a zero pad). Their backward passes are views of the gradient, where a
 /// zero-filled tensor with `index_copy` costs a fill and a scatter each way.
-fn scatter_modes(mut ys: Tensor, plans: &[ModePlan], output_shape: &[i64]) -> Result<Tensor> {
+fn place_kept_modes(mut ys: Tensor, plans: &[ModePlan], output_shape: &[i64]) -> Result<Tensor> {
     let d = plans.len();
     for (j, p) in plans.iter().enumerate() {
         let dim = 2 + j as i64;
